@@ -1,0 +1,4 @@
+from .fanout import Fanout
+from .service import Service
+
+__all__ = ["Fanout", "Service"]

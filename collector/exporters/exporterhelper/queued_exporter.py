@@ -1,0 +1,219 @@
+"""The exporter every transport shares: bounded sending queue (memory or persistent), consumer
+threads, retries, acknowledgements, self-telemetry and connection logging.
+
+A transport only has to offer `send(signal, body, timeout) -> PartialSuccess | None`, raising
+RetryableSendError / PermanentSendError, plus `label` (the endpoint as configured) and `close()`.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+
+from collector.component import Component, Payload, PermanentError, Refused
+from collector.pdata import count_items
+
+from .log_limiter import LogLimiter
+from .memory_queue import MemoryQueue, QueueItem
+from .persistent_queue import PersistentQueue
+from .retry import Outcome, RetryPolicy, Status
+from .send_errors import SendError
+
+_GET_WAIT = 0.2  # consumers wake this often to notice shutdown
+
+
+class QueuedExporter(Component):
+    def __init__(self, settings, config, signals: frozenset, transport,
+                 log_interval: float = 30.0) -> None:
+        self.settings = settings
+        self.id = str(settings.id)
+        self.config = config
+        self.signals = signals
+        self.transport = transport
+        self.log: logging.Logger = settings.logger
+        self.telemetry = settings.telemetry
+        self._stop = threading.Event()
+        self.retry = RetryPolicy(config.retry_on_failure, config.timeout, self._stop)
+        self._limiter = LogLimiter(self.log, interval=log_interval)
+        self._queue: MemoryQueue | PersistentQueue | None = None
+        self._threads: list[threading.Thread] = []
+        self._host = None
+        self._closing = False
+        self._connected = False
+        self._failing = False
+        self._state_lock = threading.Lock()
+
+    # ---- lifecycle -------------------------------------------------------------------------
+
+    def start(self, host) -> None:
+        self._host = host
+        qcfg = self.config.sending_queue
+        if not qcfg.enabled:
+            return
+        if qcfg.storage:
+            ext = host.get_extension(qcfg.storage)  # KeyError names the id: start aborts
+            clients = {sig: ext.client("exporter", self.id, sig) for sig in sorted(self.signals)}
+            self._queue = PersistentQueue(clients, qcfg.queue_size, self.log)
+        else:
+            self._queue = MemoryQueue(qcfg.queue_size)
+        self._update_queue_gauge()
+        for i in range(qcfg.num_consumers):
+            t = threading.Thread(target=self._consume_loop, name=f"{self.id}-consumer-{i}", daemon=True)
+            t.start()
+            self._threads.append(t)
+
+    def shutdown(self, deadline: float) -> None:
+        """Memory queue: keep sending until empty or the deadline, then drop the rest (acked
+        False, counted). Persistent queue: stop at once; what is stored is sent on next start.
+        Either way retry waits end now (otelcol interrupts them at shutdown too)."""
+        self._closing = True
+        self.retry.hard_deadline = deadline
+        self._stop.set()
+        q = self._queue
+        if q is not None:
+            if q.persistent:
+                q.close()
+            for t in self._threads:
+                t.join(max(0.0, deadline - time.monotonic()))
+            if not q.persistent:
+                q.close()
+                leftover = q.take_all()
+                for item in leftover:
+                    self._dropped(item, "shutdown deadline reached before it could be sent", None)
+                if leftover:
+                    self.log.warning("Dropped %d queued request(s) at shutdown", len(leftover))
+            else:
+                q.close_clients()
+            self._update_queue_gauge()
+        try:
+            self.transport.close()
+        except Exception:
+            self.log.exception("closing the transport failed")
+
+    # ---- intake ----------------------------------------------------------------------------
+
+    def consume(self, payload: Payload) -> None:
+        signal = payload.signal
+        n = count_items(signal, payload.request)
+        if self._closing:
+            self.telemetry.exporter_enqueue_failed(signal, n)
+            payload.ack(False)
+            raise Refused(f"exporter {self.id} is shutting down")
+        item = QueueItem(signal, n, payload.acks, request=payload.request)
+        payload.acks = []  # the item owns them now; fired exactly once when it is settled
+        q = self._queue
+        if q is None:
+            self._export_now(item)
+            return
+        try:
+            ok = q.put(item, block=self.config.sending_queue.block_on_overflow, stop=self._stop)
+        except Exception as e:  # the storage failed to write: refuse, the sender may retry
+            self.telemetry.exporter_enqueue_failed(signal, n)
+            item.ack(False)
+            self._limiter.log(logging.ERROR, "enqueue-storage", "Exporting failed. Could not store the request in the persistent queue: %s", e)
+            raise Refused(f"exporter {self.id}: persistent queue write failed") from None
+        if not ok:
+            self.telemetry.exporter_enqueue_failed(signal, n)
+            item.ack(False)
+            self._limiter.log(logging.WARNING, "queue-full",
+                              "Exporting failed. Rejecting data. sending queue is full (exporter=%s, queue_size=%d, rejected_items=%d)",
+                              self.id, q.capacity, n)
+            raise Refused("sending queue is full")
+        self._update_queue_gauge()
+
+    def _export_now(self, item: QueueItem) -> None:
+        """sending_queue disabled: the caller's thread sends and learns the outcome (as otelcol)."""
+        outcome = self._export(item)
+        if outcome.status is Status.DELIVERED:
+            return
+        if outcome.error is not None and outcome.reason == "permanent error":
+            raise PermanentError(outcome.error.message)
+        raise Refused(f"export failed: {outcome.error.message if outcome.error else outcome.reason}")
+
+    # ---- consumers -------------------------------------------------------------------------
+
+    def _consume_loop(self) -> None:
+        q = self._queue
+        while True:
+            if self._stop.is_set() and (q.persistent or q.size() == 0):
+                return
+            if self.retry.hard_deadline is not None and time.monotonic() >= self.retry.hard_deadline:
+                return
+            item = q.get(_GET_WAIT)
+            if item is None:
+                continue
+            self._update_queue_gauge()
+            try:
+                self._export(item)
+            except Exception:  # a bug must not kill the consumer thread
+                self.log.exception("unexpected error while exporting")
+
+    def _export(self, item: QueueItem) -> Outcome:
+        signal = item.signal
+        body = item.serialized()
+        outcome = self.retry.run(lambda timeout: self.transport.send(signal, body, timeout),
+                                 on_retry=self._on_retry)
+        q = self._queue
+        if outcome.status is Status.DELIVERED:
+            self._delivered(item, outcome)
+            if q is not None:
+                q.done(item, remove=True)
+        elif outcome.status is Status.INTERRUPTED and q is not None and q.persistent:
+            # Still on disk: the next start sends it. Upstream learns it was not delivered now.
+            item.ack(False)
+            q.done(item, remove=False)
+        else:
+            self._dropped(item, outcome.reason, outcome.error)
+            if q is not None:
+                q.done(item, remove=True)
+        self._update_queue_gauge()
+        return outcome
+
+    # ---- outcomes --------------------------------------------------------------------------
+
+    def _delivered(self, item: QueueItem, outcome: Outcome) -> None:
+        rejected = min(outcome.partial.rejected, item.items) if outcome.partial else 0
+        self.telemetry.exporter_sent(item.signal, item.items - rejected)
+        if outcome.partial is not None:
+            if rejected:
+                self.telemetry.exporter_send_failed(item.signal, rejected)
+            # Not retried (OTLP spec): the gateway told us it will never take those items.
+            self._limiter.log(logging.WARNING, "partial-success",
+                              "Partial success response (exporter=%s, endpoint=%s, signal=%s): %s, dropped_items=%d",
+                              self.id, self.transport.label, item.signal, outcome.partial.message, rejected)
+        self._mark_connected()
+        item.ack(True)
+
+    def _dropped(self, item: QueueItem, reason: str, error: SendError | None) -> None:
+        self.telemetry.exporter_send_failed(item.signal, item.items)
+        item.ack(False)
+        text = error.message if error is not None else reason
+        self._limiter.log(logging.ERROR, f"drop:{reason}",
+                          "Exporting failed. Dropping data. exporter=%s endpoint=%s error=%r reason=%r dropped_items=%d",
+                          self.id, self.transport.label, text, reason, item.items)
+
+    def _on_retry(self, error: SendError, delay: float) -> None:
+        with self._state_lock:
+            self._failing = True
+        kind = error.problem or "retryable"
+        self._limiter.log(logging.WARNING, f"retry:{kind}",
+                          "Exporting failed. Will retry the request after interval. exporter=%s endpoint=%s error=%r interval=%.1fs",
+                          self.id, self.transport.label, error.message, delay)
+
+    def _mark_connected(self) -> None:
+        with self._state_lock:
+            first, recovered = not self._connected, self._failing
+            self._connected, self._failing = True, False
+        if first:
+            self.log.info("Exporter connected to %s", self.transport.label)
+            if self._host is not None:
+                self._host.report_status(self.id, True, "connected")
+        elif recovered:
+            self.log.info("Exporter reconnected to %s", self.transport.label)
+        if first or recovered:
+            self._limiter.reset()
+
+    def _update_queue_gauge(self) -> None:
+        q = self._queue
+        if q is not None:
+            self.telemetry.set_queue(q.size(), q.capacity)

@@ -1,0 +1,377 @@
+"""OTLP/HTTP server: POST /v1/{traces,metrics,logs} in protobuf or JSON, gzip or deflate bodies.
+
+Answers as the collector's otlpreceiver does: the response (or the google.rpc.Status of an
+error) in the request's encoding; 415 for another content type; 400 for a body that does not
+decode or an unknown Content-Encoding; 413 for a body above max_request_body_size (checked
+before and after decompression, so a small gzip bomb is refused too); 404 for an unknown path,
+405 for a method other than POST; 503/429/400... from the handler (collector.otlp.status).
+
+One thread per connection (HTTP/1.1 keep-alive) from socketserver, bounded by max_connections:
+when all are busy the accept loop waits and new clients queue in the kernel's listen backlog.
+TLS handshakes run in the connection's thread, so a slow client cannot stall the accept loop.
+"""
+from __future__ import annotations
+
+import http.server
+import logging
+import socket
+import socketserver
+import ssl
+import threading
+import zlib
+from dataclasses import dataclass, field
+
+from google.protobuf import json_format
+
+from .json_codec import parse_json_bytes, to_json
+from .listen import ServerTLS, join_endpoint, split_endpoint
+from .server import BadRequestCounter, Handler, call_handler
+from .services import SERVICES
+from .status import GRPC_CODES, ExportFailure
+
+PROTOBUF = "application/x-protobuf"
+JSON = "application/json"
+
+
+@dataclass
+class HTTPSettings:
+    endpoint: str = "localhost:4318"
+    paths: dict[str, str] = field(default_factory=lambda: {s: v.url_path for s, v in SERVICES.items()})
+    max_request_body_size: int = 20 * 1024 * 1024
+    tls: ServerTLS | None = None
+    max_connections: int = 256
+    idle_timeout: float = 60.0       # a keep-alive connection idle this long is closed
+    handshake_timeout: float = 10.0
+
+
+class _BadRequest(Exception):
+    def __init__(self, status: int, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.status, self.reason, self.message = status, reason, message
+
+
+def _decompress(body: bytes, encoding: str, limit: int) -> bytes:
+    """Body without its Content-Encoding, refusing more than `limit` bytes of output."""
+    if encoding in ("", "identity"):
+        return body
+    if encoding in ("gzip", "x-gzip"):
+        wbits = 16 + zlib.MAX_WBITS
+    elif encoding == "deflate":
+        wbits = zlib.MAX_WBITS  # HTTP "deflate" is the zlib format
+    else:
+        raise _BadRequest(400, "encoding", f"unsupported Content-Encoding: {encoding}")
+    out = bytearray()
+    data = body
+    try:
+        while data:  # gzip allows several members back to back (Go's reader reads them all)
+            d = zlib.decompressobj(wbits)
+            out += d.decompress(data, limit + 1 - len(out))
+            if len(out) > limit:
+                raise _BadRequest(413, "too_large", f"decompressed body larger than {limit} bytes")
+            if not d.eof:
+                raise _BadRequest(400, "decode", f"truncated {encoding} body")
+            data = d.unused_data if wbits > zlib.MAX_WBITS else b""
+    except zlib.error as e:
+        raise _BadRequest(400, "decode", f"invalid {encoding} body: {e}") from None
+    return bytes(out)
+
+
+def _read_chunked(rfile, limit: int) -> bytes:
+    body = bytearray()
+    for _ in range(1_000_000):  # bounded: a body of a million empty-ish chunks is abuse
+        line = rfile.readline(1026)
+        try:
+            size = int(line.split(b";", 1)[0].strip(), 16)
+        except ValueError:
+            raise _BadRequest(400, "decode", "invalid chunked encoding") from None
+        if size == 0:
+            for _ in range(100):  # trailers, up to the empty line
+                if rfile.readline(8192) in (b"\r\n", b"\n", b""):
+                    break
+            return bytes(body)
+        if len(body) + size > limit:
+            raise _BadRequest(413, "too_large", f"request body larger than {limit} bytes")
+        chunk = rfile.read(size)
+        if len(chunk) < size:
+            raise _BadRequest(400, "decode", "truncated chunked body")
+        body += chunk
+        rfile.readline(3)
+    raise _BadRequest(400, "decode", "too many chunks")
+
+
+class _RequestHandler(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "skuber-otlp"
+    sys_version = ""
+
+    def setup(self) -> None:
+        self.timeout = self.server.owner.settings.idle_timeout
+        super().setup()
+
+    def log_message(self, format: str, *args) -> None:  # noqa: A002 - stdlib signature
+        self.server.owner.log.debug("%s " + format, self.address_string(), *args)
+
+    def do_POST(self) -> None:
+        self.server.owner.serve_post(self)
+
+    def _not_post(self) -> None:
+        self.server.owner.serve_other(self)
+
+    do_GET = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = _not_post
+
+
+class _ThreadingServer(socketserver.ThreadingMixIn, http.server.HTTPServer):
+    daemon_threads = True
+    block_on_close = False
+    allow_reuse_address = True
+    request_queue_size = 128
+
+    def __init__(self, owner: "HTTPServer", address, family) -> None:
+        self.owner = owner
+        self.address_family = family
+        super().__init__(address, _RequestHandler)
+
+    def server_bind(self) -> None:
+        # HTTPServer.server_bind resolves the host name (getfqdn): a DNS lookup we do not need.
+        socketserver.TCPServer.server_bind(self)
+        self.server_name, self.server_port = self.server_address[:2]
+
+    def process_request(self, request, client_address) -> None:
+        if not self.owner.acquire_slot():
+            self.owner.bad.inc("http", "overload")
+            self.shutdown_request(request)
+            return
+        super().process_request(request, client_address)
+
+    def process_request_thread(self, request, client_address) -> None:
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self.owner.release_slot()
+
+    def finish_request(self, request, client_address) -> None:
+        self.owner.serve_connection(request, client_address)
+
+    def handle_error(self, request, client_address) -> None:
+        # A client that vanished mid-request is routine; anything else is logged, not printed.
+        self.owner.log.debug("connection from %s failed", client_address, exc_info=True)
+
+
+class HTTPServer:
+    """Serves the OTLP/HTTP paths of the given signals; `handle` decides each request's fate."""
+
+    def __init__(self, settings: HTTPSettings, handle: Handler, signals=tuple(SERVICES),
+                 logger: logging.Logger | None = None, bad_requests: BadRequestCounter | None = None):
+        self.settings = settings
+        self._handle = handle
+        self.log = logger or logging.getLogger("collector.otlp.http")
+        self.bad = bad_requests or BadRequestCounter()
+        self._routes = {settings.paths[s]: s for s in signals}
+        self._slots = threading.BoundedSemaphore(settings.max_connections)
+        self._stopping = threading.Event()
+        self._conns: set = set()          # open connection sockets, cut on stop
+        self._inflight = 0                # requests being handled
+        self._conns_lock = threading.Lock()
+        self._ssl: ssl.SSLContext | None = None
+        self._server: _ThreadingServer | None = None
+        self._thread: threading.Thread | None = None
+        self.port = 0
+
+    @property
+    def endpoint(self) -> str:
+        host, _ = split_endpoint(self.settings.endpoint)
+        return join_endpoint(host or "0.0.0.0", self.port)
+
+    def start(self) -> None:
+        """Bind and serve in a background thread. Raises OSError if the endpoint is unusable."""
+        host, port = split_endpoint(self.settings.endpoint)
+        if self.settings.tls is not None:
+            self._ssl = self.settings.tls.ssl_context()
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        try:
+            self._server = _ThreadingServer(self, (host, port), family)
+        except OSError as e:
+            raise OSError(e.errno, f"cannot listen on {self.settings.endpoint} (HTTP): {e.strerror or e}") from None
+        self.port = self._server.server_address[1]
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.2},
+                                        name="otlp-http-accept", daemon=True)
+        self._thread.start()
+
+    def stop(self, grace: float = 1.0) -> None:
+        """Stop accepting, let requests in flight finish for up to `grace` s, close the rest."""
+        if self._server is None or self._stopping.is_set():
+            return
+        self._stopping.set()
+        self._server.shutdown()
+        self._server.server_close()
+        # Requests in flight may finish within the grace period; idle keep-alives are cut.
+        waiter = threading.Event()
+        for _ in range(max(1, int(grace / 0.05))):
+            with self._conns_lock:
+                if self._inflight == 0:
+                    break
+            waiter.wait(0.05)
+        with self._conns_lock:
+            socks = list(self._conns)
+        for sock in socks:
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+    # -- connection slots --------------------------------------------------------------------
+    def acquire_slot(self) -> bool:
+        while not self._stopping.is_set():
+            if self._slots.acquire(timeout=0.2):
+                return True
+        return False
+
+    def release_slot(self) -> None:
+        self._slots.release()
+
+    def serve_connection(self, sock, client_address) -> None:
+        if self._ssl is not None:
+            try:
+                sock.settimeout(self.settings.handshake_timeout)
+                sock = self._ssl.wrap_socket(sock, server_side=True)
+            except (ssl.SSLError, OSError) as e:
+                self.bad.inc("http", "tls")
+                self.log.debug("TLS handshake with %s failed: %s", client_address, e)
+                return
+        with self._conns_lock:
+            self._conns.add(sock)
+        try:
+            _RequestHandler(sock, client_address, self._server)
+        finally:
+            with self._conns_lock:
+                self._conns.discard(sock)
+            if self._ssl is not None:
+                try:
+                    sock.close()
+                except OSError:
+                    pass
+
+    # -- requests ----------------------------------------------------------------------------
+    def serve_other(self, h: _RequestHandler) -> None:
+        path = h.path.split("?", 1)[0]
+        if path in self._routes:
+            self.bad.inc("http", "method")
+            self._send(h, 405, b"405 method not allowed, supported: [POST]", "text/plain",
+                       (("Allow", "POST"),), drain=True)
+        else:
+            self.bad.inc("http", "path")
+            self._send(h, 404, b"404 page not found", "text/plain", drain=True)
+
+    def serve_post(self, h: _RequestHandler) -> None:
+        with self._conns_lock:
+            self._inflight += 1
+        try:
+            self._serve_post(h)
+        finally:
+            with self._conns_lock:
+                self._inflight -= 1
+
+    def _serve_post(self, h: _RequestHandler) -> None:
+        signal = self._routes.get(h.path.split("?", 1)[0])
+        if signal is None:
+            self.bad.inc("http", "path")
+            self._send(h, 404, b"404 page not found", "text/plain", drain=True)
+            return
+        ctype = (h.headers.get("Content-Type") or "").split(";", 1)[0].strip().lower()
+        if ctype not in (PROTOBUF, JSON):
+            self.bad.inc("http", "media_type")
+            self._send(h, 415, f"415 unsupported media type, supported: [{JSON}, {PROTOBUF}]".encode(),
+                       "text/plain", drain=True)
+            return
+        try:
+            body = self._read_body(h)
+            request = self._decode(signal, ctype, body)
+        except _BadRequest as e:
+            self.bad.inc("http", e.reason)
+            self._send_status(h, ctype, ExportFailure("INVALID_ARGUMENT", e.status, e.message))
+            return
+        peer = h.client_address[0] if h.client_address else None
+        try:
+            result = call_handler(self._handle, signal, request, "http", peer, self.log)
+        except ExportFailure as f:
+            self._send_status(h, ctype, f)
+            return
+        service = SERVICES[signal]
+        response = service.response(result.rejected, result.error_message) if result else service.response()
+        self._send(h, 200, self._encode(ctype, signal, response), ctype)
+
+    def _read_body(self, h: _RequestHandler) -> bytes:
+        limit = self.settings.max_request_body_size
+        if "chunked" in (h.headers.get("Transfer-Encoding") or "").lower():
+            try:
+                body = _read_chunked(h.rfile, limit)
+            except _BadRequest:
+                h.close_connection = True  # the rest of the body is still on the wire
+                raise
+        else:
+            text = h.headers.get("Content-Length")
+            try:
+                length = int(text) if text is not None else 0
+                if length < 0:
+                    raise ValueError(text)
+            except ValueError:
+                h.close_connection = True
+                raise _BadRequest(400, "decode", f"invalid Content-Length: {text!r}") from None
+            if length > limit:
+                h.close_connection = True  # not reading a body that large: close instead
+                raise _BadRequest(413, "too_large", f"request body of {length} bytes is larger than {limit}")
+            body = h.rfile.read(length)
+            if len(body) < length:
+                h.close_connection = True
+                raise _BadRequest(400, "decode", "request body ended early")
+        encoding = (h.headers.get("Content-Encoding") or "").strip().lower()
+        return _decompress(body, encoding, limit)
+
+    @staticmethod
+    def _decode(signal: str, ctype: str, body: bytes):
+        if ctype == JSON:
+            try:
+                return parse_json_bytes(signal, body)
+            except ValueError as e:
+                raise _BadRequest(400, "decode", str(e)) from None
+        try:
+            return SERVICES[signal].request_type.FromString(body)
+        except Exception as e:  # DecodeError, or upb's recursion limit on hostile input
+            raise _BadRequest(400, "decode", f"cannot decode {signal} request: {e}") from None
+
+    @staticmethod
+    def _encode(ctype: str, signal: str | None, message) -> bytes:
+        if ctype == JSON:
+            import json
+
+            obj = to_json(signal, message) if signal else json_format.MessageToDict(message)
+            return json.dumps(obj, separators=(",", ":")).encode()
+        return message.SerializeToString()
+
+    def _send_status(self, h: _RequestHandler, ctype: str, f: ExportFailure) -> None:
+        from google.rpc import status_pb2
+
+        status = status_pb2.Status(code=GRPC_CODES[f.grpc_code], message=f.message)
+        headers = []
+        retry_after = f.retry_after_header()
+        if retry_after is not None:
+            headers.append(("Retry-After", retry_after))
+        self._send(h, f.http_status, self._encode(ctype, None, status), ctype, headers)
+
+    def _send(self, h: _RequestHandler, status: int, body: bytes, ctype: str, headers=(),
+              drain: bool = False) -> None:
+        if drain:
+            # Answering before reading the body: it would be read as the next request.
+            h.close_connection = True
+        try:
+            h.send_response(status)
+            h.send_header("Content-Type", ctype)
+            h.send_header("Content-Length", str(len(body)))
+            for k, v in headers:
+                h.send_header(k, v)
+            if h.close_connection:
+                h.send_header("Connection", "close")
+            h.end_headers()
+            h.wfile.write(body)
+        except OSError:
+            h.close_connection = True  # the client went away; nothing to answer
