@@ -104,6 +104,9 @@ class _RequestHandler(http.server.BaseHTTPRequestHandler):
     server_version = "skuber-otlp"
     sys_version = ""
 
+    def version_string(self) -> str:
+        return self.server_version
+
     def setup(self) -> None:
         self.timeout = self.server.owner.settings.idle_timeout
         super().setup()

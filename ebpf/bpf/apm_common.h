@@ -9,6 +9,7 @@
 #define TCP_CLOSE 7
 #define TCP_LISTEN 10
 #define MSG_PEEK_FLAG 2
+#define PROTO_TCP 6
 
 #define ROLE_CLIENT 1
 #define ROLE_SERVER 2

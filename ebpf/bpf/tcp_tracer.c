@@ -53,19 +53,19 @@ struct tcp_event {
 };
 BPF_RINGBUF_OUTPUT(tcp_events, TCP_RING_PAGES);
 
-static __always_inline void copy_tuple(struct sock_info *i,
-                                       struct tracepoint__sock__inet_sock_set_state *args) {
-    i->family = args->family;
-    i->sport = args->sport;
-    i->dport = args->dport;
-    if (args->family == 2) {
-        bpf_probe_read_kernel(i->saddr, 4, args->saddr);
-        bpf_probe_read_kernel(i->daddr, 4, args->daddr);
-    } else {
-        bpf_probe_read_kernel(i->saddr, 16, args->saddr_v6);
-        bpf_probe_read_kernel(i->daddr, 16, args->daddr_v6);
-    }
-}
+/* A macro, not a function: BCC declares the tracepoint's argument struct only at the probe. */
+#define COPY_TUPLE(i, args) do {                                            \
+        (i)->family = (args)->family;                                       \
+        (i)->sport = (args)->sport;                                         \
+        (i)->dport = (args)->dport;                                         \
+        if ((args)->family == 2) {                                          \
+            bpf_probe_read_kernel((i)->saddr, 4, (args)->saddr);            \
+            bpf_probe_read_kernel((i)->daddr, 4, (args)->daddr);            \
+        } else {                                                            \
+            bpf_probe_read_kernel((i)->saddr, 16, (args)->saddr_v6);        \
+            bpf_probe_read_kernel((i)->daddr, 16, (args)->daddr_v6);        \
+        }                                                                   \
+    } while (0)
 
 static __always_inline void emit(u8 kind, u64 sk, struct sock_info *i, u64 now, u32 pid) {
     struct tcp_event *e = tcp_events.ringbuf_reserve(sizeof(struct tcp_event));
@@ -116,7 +116,7 @@ static __always_inline void emit(u8 kind, u64 sk, struct sock_info *i, u64 now, 
 }
 
 TRACEPOINT_PROBE(sock, inet_sock_set_state) {
-    if (args->protocol != IPPROTO_TCP)
+    if (args->protocol != PROTO_TCP)
         return 0;
     u64 sk = (u64)args->skaddr;
     int old = args->oldstate;
@@ -126,7 +126,7 @@ TRACEPOINT_PROBE(sock, inet_sock_set_state) {
 
     if (new == TCP_LISTEN) {
         struct sock_info i = {};
-        copy_tuple(&i, args);
+        COPY_TUPLE(&i, args);
         i.start_ns = now;
         auto_track(pid);
         emit(EV_LISTEN, sk, &i, now, pid);
@@ -147,7 +147,7 @@ TRACEPOINT_PROBE(sock, inet_sock_set_state) {
     if (old == TCP_SYN_SENT) {
         if (!i)
             return 0;
-        copy_tuple(i, args);
+        COPY_TUPLE(i, args);
         if (new == TCP_ESTABLISHED) {
             emit(EV_CONNECT, sk, i, now, i->pid);
             i->start_ns = now;
@@ -164,7 +164,7 @@ TRACEPOINT_PROBE(sock, inet_sock_set_state) {
         struct sock_info n = {};
         n.start_ns = now;
         n.role = ROLE_SERVER;
-        copy_tuple(&n, args);
+        COPY_TUPLE(&n, args);
         socks.update(&sk, &n);
         emit(EV_ACCEPT, sk, &n, now, 0);
         return 0;
@@ -186,7 +186,7 @@ TRACEPOINT_PROBE(tcp, tcp_retransmit_skb) {
 
 #if HAVE_SOCK_LENGTH
 static __always_inline void add_bytes(u64 sk, int ret, int flags, u16 protocol, int sending) {
-    if (protocol != IPPROTO_TCP || ret <= 0 || (flags & MSG_PEEK_FLAG))
+    if (protocol != PROTO_TCP || ret <= 0 || (flags & MSG_PEEK_FLAG))
         return;
     struct sock_info *i = socks.lookup(&sk);
     if (!i)

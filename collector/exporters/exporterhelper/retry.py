@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from .backoff import ExponentialBackoff
-from .send_errors import PartialSuccess, PermanentSendError, RetryableSendError, SendError
+from .send_errors import PartialSuccess, RetryableSendError, SendError
 
 
 class Status(enum.Enum):
@@ -70,39 +70,35 @@ class RetryPolicy:
                 return Outcome(Status.INTERRUPTED, reason="shutdown deadline reached", attempts=attempts)
             attempts += 1
             try:
-                partial = attempt(timeout)
-                return Outcome(Status.DELIVERED, partial=partial, attempts=attempts)
-            except PermanentSendError as e:
-                return Outcome(Status.DROPPED, error=e, reason="permanent error", attempts=attempts)
+                return Outcome(Status.DELIVERED, partial=attempt(timeout), attempts=attempts)
             except RetryableSendError as e:
-                pass_error = e
-            except SendError as e:  # neither kind: treat as permanent
+                error = e
+            except SendError as e:  # permanent, or of no known kind: never retried
                 return Outcome(Status.DROPPED, error=e, reason="permanent error", attempts=attempts)
             except Exception as e:  # a transport bug: drop this request, keep the consumer alive
                 return Outcome(Status.DROPPED, error=SendError(f"unexpected error: {e!r}"),
                                reason="internal error", attempts=attempts)
-            else:
-                continue  # unreachable: the try returns
-            if True:
-                e = pass_error
-                if not self.cfg.enabled:
-                    return Outcome(Status.DROPPED, error=e, reason="retry is disabled", attempts=attempts)
-                if self.stop.is_set():
-                    return Outcome(Status.INTERRUPTED, error=e, reason="interrupted due to shutdown",
-                                   attempts=attempts)
-                delay = backoff.next_delay()
-                if delay == ExponentialBackoff.STOP:
-                    return Outcome(Status.DROPPED, error=e, reason="no more retries left",
-                                   attempts=attempts)
-                if e.throttle is not None:
-                    delay = max(delay, e.throttle)
-                    # A throttle that outlives the budget is a give-up too (otelcol checks the
-                    # context deadline the same way).
-                    if self.cfg.max_elapsed_time > 0 and backoff.elapsed() + delay > self.cfg.max_elapsed_time:
-                        return Outcome(Status.DROPPED, error=e, reason="no more retries left",
-                                       attempts=attempts)
-                if on_retry is not None:
-                    on_retry(e, delay)
-                if self.stop.wait(delay):
-                    return Outcome(Status.INTERRUPTED, error=e, reason="interrupted due to shutdown",
-                                   attempts=attempts)
+            stop = self._wait_after(error, backoff, on_retry)
+            if stop is not None:
+                return Outcome(stop[0], error=error, reason=stop[1], attempts=attempts)
+
+    def _wait_after(self, error: RetryableSendError, backoff: ExponentialBackoff,
+                    on_retry: OnRetry | None) -> tuple[Status, str] | None:
+        """Waits before the next attempt; returns (status, reason) when there is none."""
+        if not self.cfg.enabled:
+            return Status.DROPPED, "retry is disabled"
+        if self.stop.is_set():
+            return Status.INTERRUPTED, "interrupted due to shutdown"
+        delay = backoff.next_delay()
+        if delay == ExponentialBackoff.STOP:
+            return Status.DROPPED, "no more retries left"
+        if error.throttle is not None:
+            delay = max(delay, error.throttle)
+            # A throttle that outlives the budget is a give-up too.
+            if self.cfg.max_elapsed_time > 0 and backoff.elapsed() + delay > self.cfg.max_elapsed_time:
+                return Status.DROPPED, "no more retries left"
+        if on_retry is not None:
+            on_retry(error, delay)
+        if self.stop.wait(delay):
+            return Status.INTERRUPTED, "interrupted due to shutdown"
+        return None

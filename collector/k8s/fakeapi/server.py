@@ -102,7 +102,9 @@ class _Handler(BaseHTTPRequestHandler):
         srv = self.server.fake
         srv.requests.append((method, self.path))
         srv.wait_out_stall()
-        if srv.token and self.headers.get("Authorization") != f"Bearer {srv.token}":
+        scheme, _, token = (self.headers.get("Authorization") or "").partition(" ")
+        # the auth scheme is case-insensitive: the in-cluster loader sends "bearer <token>"
+        if srv.token and (scheme.lower() != "bearer" or token.strip() != srv.token):
             return self._send_json(401, _status(401, "Unauthorized", "Unauthorized"))
         path = urlsplit(self.path).path
         if path in ("/healthz", "/readyz", "/livez"):

@@ -60,7 +60,7 @@ class BatchProcessor(Component):
                 ready = self._take()
         if ready:
             self._m_size_trigger.inc()
-            self._send(ready)
+            self._send(ready, keep_remainder=True)
 
     def _take(self) -> list[Payload]:
         ready, self._pending, self._pending_items = self._pending, [], 0
@@ -96,7 +96,9 @@ class BatchProcessor(Component):
             acks.extend(p.acks)
         return Payload(self.signal, request, acks, addrs.pop() if len(addrs) == 1 else None)
 
-    def _send(self, payloads: list[Payload]) -> None:
+    def _send(self, payloads: list[Payload], keep_remainder: bool = False) -> None:
+        """Send merged payloads. With keep_remainder (a size trigger), a last split part smaller
+        than send_batch_size goes back to pending, as the Go batch processor does."""
         with self._send_lock:
             merged = self._merge(payloads)
             parts = pdata.split(self.signal, merged.request, self.config.send_batch_max_size)
@@ -105,6 +107,15 @@ class BatchProcessor(Component):
             else:
                 acks = AckJoin(len(parts), merged.acks).parts()
                 out = [Payload(self.signal, r, [a], merged.client_addr) for r, a in zip(parts, acks)]
+                last_n = pdata.count_items(self.signal, out[-1].request)
+                if keep_remainder and last_n < self.config.send_batch_size:
+                    rest = out.pop()
+                    with self._lock:
+                        if not self._pending:
+                            self._first_at = time.monotonic()
+                            self._wake.set()
+                        self._pending.insert(0, rest)
+                        self._pending_items += last_n
             for p in out:
                 n = pdata.count_items(self.signal, p.request)
                 self._m_size.observe(n)

@@ -142,14 +142,15 @@ class PartialJoiner:
     offset inside a pending sequence: a restart re-reads the whole sequence.
     """
 
-    __slots__ = ("max_size", "parts", "size", "raw_bytes", "idle_since")
+    __slots__ = ("max_size", "parts", "size", "raw_bytes", "stream", "time_ns")
 
     def __init__(self, max_size: int) -> None:
         self.max_size = max_size if max_size > 0 else 1 << 62
         self.parts: list[bytes] = []
         self.size = 0
         self.raw_bytes = 0
-        self.idle_since = 0.0
+        self.stream = STDOUT   # of the latest part: a flushed sequence keeps its stream
+        self.time_ns = 0       # of the latest part (recombine's overwrite_with: newest)
 
     def add_partial(self, msg: bytes, raw_len: int) -> bytes | None:
         """Add a `P` part; returns the joined message when the size bound forces a flush."""

@@ -1,0 +1,20 @@
+"""`otlp` exporter: OTLP over gRPC to a gateway, with otelcol's queue, retry and TLS behaviour."""
+from __future__ import annotations
+
+from collector.component import ExporterFactory
+
+from .config import Config
+
+
+def create(settings, config: Config, signals: frozenset):
+    from collector.exporters.exporterhelper.queued_exporter import QueuedExporter
+
+    from .grpc_transport import GrpcTransport
+
+    info = settings.build_info
+    transport = GrpcTransport(config, settings.logger, user_agent=f"{info.command}/{info.version}")
+    return QueuedExporter(settings, config, signals, transport)
+
+
+factory = ExporterFactory(type="otlp", config_class=Config,
+                          signals=frozenset({"logs", "metrics", "traces"}), create=create)

@@ -1,0 +1,231 @@
+"""Sends OTLP requests as HTTP POSTs (protobuf or OTLP/JSON, optionally gzip) and classifies the
+answer per the OTLP spec: 429/502/503/504 retry (Retry-After honoured), other errors do not.
+
+Each consumer thread keeps its own keep-alive connection per host (http.client connections are
+not thread-safe); a connection the server closed while idle is reopened once, transparently.
+"""
+from __future__ import annotations
+
+import email.utils
+import http.client
+import json
+import logging
+import socket
+import ssl
+import threading
+import time
+import zlib
+
+from collector.exporters.exporterhelper.otlp_responses import (parse_partial_success,
+                                                               parse_partial_success_json)
+from collector.exporters.exporterhelper.send_errors import (
+    CONNECTION_REFUSED, DEADLINE_EXCEEDED, PartialSuccess, PermanentSendError, RetryableSendError)
+from collector.exporters.exporterhelper.transport_security import parse_http_url, ssl_context
+
+RETRYABLE_STATUS = frozenset({429, 502, 503, 504})
+_GZIP_LEVEL = 6  # Go's gzip.DefaultCompression: a fair size/CPU trade-off
+
+
+def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
+    """Retry-After as seconds: delta-seconds or an HTTP date (RFC 9110)."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when is None:
+        return None
+    return max(0.0, when.timestamp() - (time.time() if now is None else now))
+
+
+def gzip_compress(data: bytes) -> bytes:
+    c = zlib.compressobj(_GZIP_LEVEL, zlib.DEFLATED, 31)  # wbits 31: gzip framing
+    return c.compress(data) + c.flush()
+
+
+def _status_message(body: bytes, content_type: str) -> str:
+    """The google.rpc.Status message OTLP servers put in error bodies, or a short excerpt."""
+    if not body:
+        return ""
+    try:
+        if "json" in content_type:
+            doc = json.loads(body)
+            if isinstance(doc, dict) and isinstance(doc.get("message"), str):
+                return doc["message"]
+        elif "protobuf" in content_type:
+            from google.rpc import status_pb2
+            return status_pb2.Status.FromString(body).message
+    except Exception:
+        pass
+    return body[:200].decode("utf-8", "replace")
+
+
+class _Target:
+    __slots__ = ("url", "endpoint", "path", "server_name")
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.endpoint = parse_http_url(url)
+        from urllib.parse import urlsplit
+        parts = urlsplit(url)
+        self.path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+
+
+class HttpTransport:
+    def __init__(self, config, logger: logging.Logger, user_agent: str = "skuber-collector") -> None:
+        self._cfg = config
+        self._log = logger
+        self.targets = {sig: _Target(config.signal_url(sig)) for sig in ("logs", "metrics", "traces")}
+        self.label = config.endpoint or next(iter(t.url for t in self.targets.values()))
+        self._ssl = ssl_context(config.tls, alpn=["http/1.1"]) \
+            if any(t.endpoint.secure for t in self.targets.values()) else None
+        self._json = config.encoding == "json"
+        self._gzip = config.compression == "gzip"
+        base = {"User-Agent": user_agent,
+                "Content-Type": "application/json" if self._json else "application/x-protobuf"}
+        if self._gzip:
+            base["Content-Encoding"] = "gzip"
+        self._headers = {**{str(k): str(v) for k, v in config.headers.items()}, **base}
+        self._local = threading.local()
+        self._all_conns: list[http.client.HTTPConnection] = []
+        self._conns_lock = threading.Lock()
+
+    # -- connections -------------------------------------------------------------------------
+
+    def _connection(self, target: _Target, timeout: float) -> tuple[http.client.HTTPConnection, bool]:
+        """(connection, reused) for this thread and target host."""
+        conns = getattr(self._local, "conns", None)
+        if conns is None:
+            conns = self._local.conns = {}
+        ep = target.endpoint
+        key = (ep.scheme, ep.host, ep.port)
+        conn = conns.get(key)
+        if conn is not None:
+            conn.timeout = timeout
+            if conn.sock is not None:
+                conn.sock.settimeout(timeout)
+            return conn, True
+        if ep.secure:
+            conn = _HTTPSConnection(ep.host, ep.port, timeout=timeout, context=self._ssl,
+                                    server_name=self._cfg.tls.server_name_override or None)
+        else:
+            conn = http.client.HTTPConnection(ep.host, ep.port, timeout=timeout)
+        conns[key] = conn
+        with self._conns_lock:
+            self._all_conns.append(conn)
+        return conn, False
+
+    def _drop_connection(self, target: _Target) -> None:
+        ep = target.endpoint
+        conn = getattr(self._local, "conns", {}).pop((ep.scheme, ep.host, ep.port), None)
+        if conn is not None:
+            conn.close()
+
+    # -- sending -----------------------------------------------------------------------------
+
+    def encode(self, signal: str, body: bytes) -> bytes:
+        if self._json:
+            from collector.otlp.json_codec import to_json
+            from collector.pdata import REQUEST_TYPES
+            body = json.dumps(to_json(signal, REQUEST_TYPES[signal].FromString(body)),
+                              separators=(",", ":")).encode()
+        return gzip_compress(body) if self._gzip else body
+
+    def send(self, signal: str, body: bytes, timeout: float) -> PartialSuccess | None:
+        target = self.targets[signal]
+        data = self.encode(signal, body)
+        for _ in range(2):
+            conn, reused = self._connection(target, timeout)
+            try:
+                conn.request("POST", target.path, body=data, headers=self._headers)
+                resp = conn.getresponse()
+                payload = resp.read()
+                break
+            except (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError) as e:
+                self._drop_connection(target)
+                if reused:
+                    continue  # the server closed an idle keep-alive connection: reopen once
+                raise RetryableSendError(f"Post {target.url!r}: {e}", problem="connection error") from None
+            except Exception as e:
+                self._drop_connection(target)
+                raise self._network_error(target, e) from None
+        else:  # pragma: no cover - the loop always breaks or raises
+            raise RetryableSendError(f"Post {target.url!r}: connection closed", problem="connection error")
+        if resp.will_close:
+            self._drop_connection(target)
+        return self._classify(signal, target, resp, payload)
+
+    def _network_error(self, target: _Target, e: Exception) -> RetryableSendError:
+        where = f"Post {target.url!r}"
+        if isinstance(e, ConnectionRefusedError):
+            ep = target.endpoint
+            return RetryableSendError(f"{where}: dial tcp {ep.address}: connect: connection refused",
+                                      problem=CONNECTION_REFUSED)
+        if isinstance(e, (socket.timeout, TimeoutError)):
+            return RetryableSendError(f"{where}: {DEADLINE_EXCEEDED} (Client.Timeout exceeded)",
+                                      problem=DEADLINE_EXCEEDED)
+        if isinstance(e, ssl.SSLCertVerificationError):
+            return RetryableSendError(f"{where}: tls: failed to verify certificate: {_verify_reason(e)}",
+                                      problem="tls: " + _verify_reason(e))
+        if isinstance(e, ssl.SSLError):
+            reason = getattr(e, "reason", "") or str(e)
+            if reason in ("WRONG_VERSION_NUMBER", "RECORD_LAYER_FAILURE", "PACKET_LENGTH_TOO_LONG"):
+                return RetryableSendError(f"{where}: tls: first record does not look like a TLS handshake "
+                                          "(the gateway serves plain text: use http://)",
+                                          problem="tls: server is not speaking TLS")
+            return RetryableSendError(f"{where}: tls: {reason}", problem="tls: handshake failed")
+        return RetryableSendError(f"{where}: {e.__class__.__name__}: {e}", problem="connection error")
+
+    def _classify(self, signal: str, target: _Target, resp, payload: bytes) -> PartialSuccess | None:
+        ctype = resp.getheader("Content-Type", "") or ""
+        if 200 <= resp.status < 300:
+            if "json" in ctype:
+                try:
+                    return parse_partial_success_json(signal, json.loads(payload)) if payload else None
+                except ValueError:
+                    return None
+            return parse_partial_success(signal, payload)
+        message = (f"error exporting items, request to {target.url} responded with HTTP Status Code "
+                   f"{resp.status}, Message={_status_message(payload, ctype)}")
+        if resp.status in RETRYABLE_STATUS:
+            throttle = parse_retry_after(resp.getheader("Retry-After"))
+            raise RetryableSendError(message, throttle=throttle)
+        raise PermanentSendError(message)
+
+    def close(self) -> None:
+        with self._conns_lock:
+            conns, self._all_conns = self._all_conns, []
+        for c in conns:
+            try:
+                c.close()
+            except Exception:
+                pass
+
+
+def _verify_reason(e: ssl.SSLCertVerificationError) -> str:
+    code = getattr(e, "verify_code", None)
+    if code in (18, 19, 20, 21):  # self-signed / unable to get issuer: not signed by a trusted CA
+        return "x509: certificate signed by unknown authority"
+    if code == 62:
+        return "x509: certificate is not valid for this name (name mismatch)"
+    if code == 10:
+        return "x509: certificate has expired or is not yet valid"
+    return f"x509: {getattr(e, 'verify_message', '') or e}"
+
+
+class _HTTPSConnection(http.client.HTTPSConnection):
+    """HTTPS with `tls.server_name_override` used for SNI and the name check."""
+
+    def __init__(self, host, port, *, timeout, context, server_name=None) -> None:
+        super().__init__(host, port, timeout=timeout, context=context)
+        self._server_name = server_name
+
+    def connect(self) -> None:
+        http.client.HTTPConnection.connect(self)
+        self.sock = self._context.wrap_socket(self.sock, server_hostname=self._server_name or self.host)

@@ -1,0 +1,150 @@
+"""The hot path: raw lines of one file -> encoded log records of one batch.
+
+One pass per line: split, parse the container format, encode the record bytes. No per-line
+objects beyond the byte slices the split makes. Attribute bytes are cached per file and
+(stream, logtag), the resource once per file.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from . import otlp_encoding as enc
+from .config import ContainerOperator
+from .container import (FORMAT_CONTAINERD, FORMAT_CRIO, FORMAT_DOCKER, STDERR, STDOUT,
+                        PartialJoiner, _seconds, parse_docker_line, parse_time)
+from .otlp_encoding import RecordWriter
+
+
+@dataclass
+class LineStats:
+    """Per-batch counts the receiver adds to its self-metrics."""
+    parse_errors: int = 0
+    invalid_utf8: int = 0
+    dropped: int = 0
+    formats: dict = field(default_factory=dict)
+
+
+def _valid_utf8(b: bytes) -> bytes | None:
+    try:
+        b.decode("utf-8")
+        return None
+    except UnicodeDecodeError:
+        return b.decode("utf-8", "replace").encode("utf-8")
+
+
+def _cri_attrs(cache: dict, stream: bytes, tag: bytes, file_attrs: bytes) -> bytes:
+    key = (stream, tag)
+    a = cache.get(key)
+    if a is None:
+        tag_text = tag.decode("utf-8", "replace")
+        a = enc.attributes((("log.iostream", stream), ("logtag", tag_text))) + file_attrs
+        if len(cache) < 64:  # tags are F/P in practice; a garbage tag must not grow the cache
+            cache[key] = a
+    return a
+
+
+def encode_lines(lines: list[bytes], writer: RecordWriter, *, op: ContainerOperator | None,
+                 joiner: PartialJoiner, attr_cache: dict, file_attrs: bytes, codec: str,
+                 last_unterminated: bool, stats: LineStats) -> None:
+    """Parse and encode lines into writer. Partial CRI lines stay in joiner (their raw byte
+    count in joiner.raw_bytes) until their `F` line arrives."""
+    add = writer.add
+    transcode = codec != "utf-8"
+    if op is None:
+        for line in lines:
+            if transcode:
+                line = _transcode(line, codec, stats)
+            elif not line.isascii():
+                fixed = _valid_utf8(line)
+                if fixed is not None:
+                    stats.invalid_utf8 += 1
+                    line = fixed
+            add(0, line, file_attrs)
+        return
+    fmt_fixed = op.format
+    drop_errors = op.on_error.startswith("drop")
+    seconds = _seconds
+    last = len(lines) - 1
+    for i, line in enumerate(lines):
+        if transcode:
+            line = _transcode(line, codec, stats)
+        if line[:1] == b"{" and fmt_fixed in ("", FORMAT_DOCKER):
+            parsed = parse_docker_line(line)
+            if parsed is not None:
+                t, stream, body = parsed
+                key = (b"docker", stream)
+                a = attr_cache.get(key)
+                if a is None:
+                    a = enc.attributes((("log.iostream", stream),)) + file_attrs
+                    if len(attr_cache) < 64:
+                        attr_cache[key] = a
+                add(t, body, a)
+                stats.formats[FORMAT_DOCKER] = stats.formats.get(FORMAT_DOCKER, 0) + 1
+                continue
+        elif fmt_fixed != FORMAT_DOCKER:
+            parts = line.split(b" ", 3)
+            if len(parts) >= 3 and (parts[1] == STDOUT or parts[1] == STDERR):
+                ts = parts[0]
+                t = -1
+                # containerd's fixed form inline; everything else through parse_time.
+                if len(ts) == 30 and ts[29] == 90 and ts[19] == 46:
+                    try:
+                        t = seconds(ts[:19]) * 1_000_000_000 + int(ts[20:29])
+                    except ValueError:
+                        t = -1
+                if t < 0:
+                    try:
+                        t = parse_time(ts)
+                    except ValueError:
+                        t = -1
+                if t >= 0 and (not fmt_fixed or (fmt_fixed == FORMAT_CONTAINERD) == ts.endswith(b"Z")):
+                    msg = parts[3] if len(parts) == 4 else b""
+                    if not msg.isascii() and not transcode:
+                        fixed = _valid_utf8(msg)
+                        if fixed is not None:
+                            stats.invalid_utf8 += 1
+                            msg = fixed
+                    tag = parts[2]
+                    stream = parts[1]
+                    if tag == b"P":
+                        raw_len = len(line) + (0 if (i == last and last_unterminated) else 1)
+                        joiner.stream = stream
+                        joiner.time_ns = t
+                        full = joiner.add_partial(msg, raw_len)
+                        if full is None:
+                            continue
+                        msg = full
+                    elif joiner.parts:
+                        msg = joiner.finish(msg)
+                    add(t, msg, _cri_attrs(attr_cache, stream, tag, file_attrs))
+                    continue
+        # Not a container log line: sent with its raw text (or dropped when on_error says so).
+        stats.parse_errors += 1
+        if drop_errors:
+            stats.dropped += 1
+            continue
+        body = line.lstrip(b"\x00")
+        if not body.isascii() and not transcode:
+            fixed = _valid_utf8(body)
+            if fixed is not None:
+                stats.invalid_utf8 += 1
+                body = fixed
+        add(0, body, file_attrs)
+
+
+def flush_partial(writer: RecordWriter, joiner: PartialJoiner, attr_cache: dict, file_attrs: bytes) -> None:
+    """Send a pending partial sequence whose `F` never came (container died mid-line)."""
+    if joiner.parts:
+        stream, t = joiner.stream, joiner.time_ns
+        writer.add(t, joiner.take(), _cri_attrs(attr_cache, stream, b"P", file_attrs))
+
+
+def _transcode(line: bytes, codec: str, stats: LineStats) -> bytes:
+    try:
+        return line.decode(codec).encode("utf-8")
+    except UnicodeDecodeError:
+        stats.invalid_utf8 += 1
+        return line.decode(codec, "replace").encode("utf-8")
+
+
+FORMAT_NAMES = (FORMAT_DOCKER, FORMAT_CRIO, FORMAT_CONTAINERD)
