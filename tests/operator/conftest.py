@@ -5,7 +5,7 @@ import pytest
 from collector.operator.instrumentation import parse
 from collector.operator.mutator import Mutator
 from collector.operator.store import FileStore
-from operator_pods import CHART_NS, instrumentation_object
+from tests.operator.operator_pods import CHART_NS, instrumentation_object
 
 
 @pytest.fixture

@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import copy
 
-import jsonpatch
-import kubernetes_validate
-from collector.operator.instrumentation import parse
+import pytest
+
+# Test-only dependencies (pip install jsonpatch kubernetes-validate): an independent RFC 6902
+# implementation applies our patches, and the Kubernetes schemas judge the result.
+jsonpatch = pytest.importorskip("jsonpatch")
+kubernetes_validate = pytest.importorskip("kubernetes_validate")
 
 CHART_NS = "skuber-observability"
 GW = "10.0.0.5"

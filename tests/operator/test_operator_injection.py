@@ -8,7 +8,7 @@ import pytest
 from collector.operator import jsonpatch
 from collector.operator.instrumentation import DEFAULT_IMAGES
 
-from operator_pods import GW, apply, deployment_pod, env_of, validate_pod
+from tests.operator.operator_pods import GW, apply, deployment_pod, env_of, validate_pod
 
 ANN = "instrumentation.opentelemetry.io/"
 
@@ -82,7 +82,7 @@ def test_python_without_language_endpoint_uses_gateway_http_port(store):
     from collector.operator.mutator import Mutator
     from collector.operator.store import FileStore
 
-    from operator_pods import instrumentation_object
+    from tests.operator.operator_pods import instrumentation_object
 
     obj = instrumentation_object()
     del obj["spec"]["python"]

@@ -15,7 +15,7 @@ TESTDATA = "/work/shared/testdata/otlp-json"
 TESTDATA_FILES = {"traces": "trace.json", "logs": "logs.json", "metrics": "metrics.json"}
 
 
-def testdata(signal: str) -> bytes:
+def load_testdata(signal: str) -> bytes:
     with open(f"{TESTDATA}/{TESTDATA_FILES[signal]}", "rb") as f:
         return f.read()
 

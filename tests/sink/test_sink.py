@@ -12,7 +12,7 @@ from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsSer
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
 from collector.sink import Sink
-from tests.otlp.otlp_client import grpc_export, http_export, retry_info_seconds, testdata
+from tests.otlp.otlp_client import grpc_export, http_export, retry_info_seconds, load_testdata
 
 
 def spans_request(n: int, name: str = "op") -> ExportTraceServiceRequest:
@@ -46,7 +46,7 @@ def test_records_every_transport_and_encoding(sink):
     assert grpc_export(sink.grpc_endpoint, "traces", body, compression=grpc.Compression.Gzip).code == grpc.StatusCode.OK
     assert http_export(sink.http_endpoint, "/v1/traces", body).status == 200
     assert http_export(sink.http_endpoint, "/v1/traces", body, gzip=True).status == 200
-    assert http_export(sink.http_endpoint, "/v1/logs", testdata("logs"), "application/json").status == 200
+    assert http_export(sink.http_endpoint, "/v1/logs", load_testdata("logs"), "application/json").status == 200
     assert sink.count("traces") == 12
     assert sink.count("logs") == 1
     assert [r["transport"] for r in sink.records] == ["grpc", "grpc", "http", "http", "http"]
@@ -147,7 +147,7 @@ def test_out_file_has_one_json_line_per_accepted_request(tmp_path):
         body = logs_request(2).SerializeToString()
         grpc_export(s.grpc_endpoint, "logs", body)
         grpc_export(s.grpc_endpoint, "logs", body)
-        http_export(s.http_endpoint, "/v1/metrics", testdata("metrics"), "application/json")
+        http_export(s.http_endpoint, "/v1/metrics", load_testdata("metrics"), "application/json")
     lines = [json.loads(x) for x in out.read_text().splitlines()]
     assert [(x["signal"], x["transport"]) for x in lines] == [("logs", "grpc"), ("metrics", "http")]
     assert lines[0]["request"]["resourceLogs"][0]["scopeLogs"][0]["logRecords"][1]["body"] == {"stringValue": "line 1"}

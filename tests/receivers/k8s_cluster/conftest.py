@@ -9,14 +9,16 @@ from collector.telemetry import Telemetry
 
 
 class RecordingConsumer:
-    def __init__(self):
+    def __init__(self, ack=True):
         self.payloads = []
+        self.ack_value = ack
         self.lock = threading.Lock()
 
     def consume(self, payload):
         with self.lock:
             self.payloads.append(payload)
-        payload.ack(True)
+        if self.ack_value is not None:
+            payload.ack(self.ack_value)
 
 
 class FakeHost:
@@ -31,11 +33,26 @@ class FakeHost:
         pass
 
 
-def make_settings(kind, cid):
+def _make_settings(kind, cid):
     tel = Telemetry()
     return CreateSettings(id=ComponentID.parse(cid), kind=kind,
                           logger=logging.getLogger(f"collector.{kind}.{cid}"),
                           telemetry=tel.component(kind, cid))
+
+
+@pytest.fixture
+def make_settings():
+    return _make_settings
+
+
+@pytest.fixture
+def fake_host():
+    return FakeHost
+
+
+@pytest.fixture
+def recorder():
+    return RecordingConsumer
 
 
 @pytest.fixture
