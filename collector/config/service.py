@@ -83,6 +83,7 @@ def build_config(raw: dict, registry) -> Config:
             errors.append(ConfigError(str(key), f"unknown top-level key{hint}; expected receivers, processors, exporters, extensions, service"))
 
     sections: dict[str, dict[ComponentID, ComponentConfig]] = {}
+    declared: dict[str, set] = {}  # ids present in the file, even when their config was bad
     for section, kind in SECTIONS.items():
         comps: dict[ComponentID, ComponentConfig] = {}
         body = raw.get(section) or {}
@@ -96,6 +97,7 @@ def build_config(raw: dict, registry) -> Config:
             except ValueError as e:
                 errors.append(ConfigError(path, str(e)))
                 continue
+            declared.setdefault(section, set()).add(cid)
             factory = registry.get(kind, cid.type)
             if factory is None:
                 known = ", ".join(registry.types(kind)) or "none"
@@ -118,6 +120,8 @@ def build_config(raw: dict, registry) -> Config:
             errors.append(ConfigError(path, str(e)))
             return None
         if cid not in sections[section]:
+            if cid in declared.get(section, ()):
+                return None  # its own error is already reported
             errors.append(ConfigError(path, f"references {section[:-1]} {str(cid)!r}, which is not defined in {section}"))
             return None
         return cid
@@ -147,7 +151,7 @@ def build_config(raw: dict, registry) -> Config:
                     continue
                 seen.add(ref)
                 cid = resolve(role, ref, path)
-                if cid is None:
+                if cid is None or cid not in sections[role]:
                     continue
                 factory = sections[role][cid].factory
                 if pid.type not in factory.signals:

@@ -85,8 +85,9 @@ def test_resume_after_dropped_connection_without_relist(fake_api, api_client, in
     fake_api.create(objects.pod("before"))
     inf, rec = make(api_client, informers)
     assert wait_until(lambda: fake_api.open_watches == 1, 5)
-    fake_api.drop_watches()
-    fake_api.create(objects.pod("during"))  # happens while we are disconnected
+    with disconnected(fake_api):
+        fake_api.create(objects.pod("during"))  # replayed from history when the watch resumes
+        time.sleep(0.2)
     assert wait_until(lambda: inf.get("default", "during") is not None, 5)
     assert inf.stats.relists == 0 and inf.stats.lists == 1
     assert inf.stats.watches >= 2 and inf.stats.errors >= 1

@@ -197,8 +197,8 @@ class QueuedExporter(Component):
             self._failing = True
         kind = error.problem or "retryable"
         self._limiter.log(logging.WARNING, f"retry:{kind}",
-                          "Exporting failed. Will retry the request after interval. exporter=%s endpoint=%s error=%r interval=%.1fs",
-                          self.id, self.transport.label, error.message, delay)
+                          "Exporting failed. Will retry the request after interval. exporter=%s endpoint=%s error=%r interval=%s",
+                          self.id, self.transport.label, error.message, _interval(delay))
 
     def _mark_connected(self) -> None:
         with self._state_lock:
@@ -217,3 +217,7 @@ class QueuedExporter(Component):
         q = self._queue
         if q is not None:
             self.telemetry.set_queue(q.size(), q.capacity)
+
+
+def _interval(seconds: float) -> str:
+    return f"{seconds * 1000:.0f}ms" if seconds < 1 else f"{seconds:.1f}s"

@@ -1,0 +1,125 @@
+"""Which open reader is which file, poll after poll: identity by fingerprint, not by name.
+
+One poll matches every candidate path against the tracked readers:
+1. same fingerprint prefix and same inode: the same file, maybe renamed (path updated);
+2. same fingerprint on another inode: the content moved (copytruncate's copy): the reader
+   continues from its offset on the new handle;
+3. a prefix of an already matched reader's fingerprint, or the reverse: a copy in progress or a
+   duplicate path: skipped this poll, never read twice;
+4. otherwise a new file: resumed from its checkpoint, else read from the start (or from the
+   end on the first poll with start_at: end). Rotated siblings only resume known files.
+Readers matched by no path are "lost" (renamed away or deleted): read to EOF through the
+handle, then closed.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+from .checkpoints import CheckpointStore
+from .discovery import Candidate
+from .file_reader import FileReader
+from .fingerprint import is_compressed, may_be_copy_of, read_fingerprint, same_file
+
+
+@dataclass
+class PollResult:
+    new: list[FileReader] = field(default_factory=list)
+    lost: list[FileReader] = field(default_factory=list)
+    seen_keys: set[str] = field(default_factory=set)
+    skipped_limit: int = 0
+
+
+def _open(path: str):
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+    except OSError:
+        return None
+    try:
+        st = os.fstat(fd)
+    except OSError:
+        os.close(fd)
+        return None
+    return fd, st
+
+
+def match_poll(readers: list[FileReader], candidates: list[Candidate], store: CheckpointStore, *,
+               fingerprint_size: int, first_poll: bool, start_at_end: bool, max_files: int,
+               make_reader) -> PollResult:
+    """Match candidates to readers (see module docstring). make_reader(cand, fd, fp, offset)
+    builds a FileReader; the caller adds result.new to its list and handles result.lost."""
+    res = PollResult()
+    opened = []
+    for cand in candidates:
+        o = _open(cand.path)
+        if o is None:
+            continue
+        fd, st = o
+        try:
+            fp = read_fingerprint(fd, fingerprint_size)
+        except OSError:
+            fp = b""
+        if not fp or is_compressed(fp):
+            os.close(fd)
+            continue
+        opened.append((cand, fd, st, fp))
+
+    matched: set[int] = set()
+    rest = []
+    # Pass 1: same inode and fingerprint: the same file, possibly renamed.
+    for item in opened:
+        cand, fd, st, fp = item
+        r = next((r for r in readers if id(r) not in matched and r.ino == st.st_ino
+                  and same_file(r.fp, fp)), None)
+        if r is None:
+            rest.append(item)
+            continue
+        matched.add(id(r))
+        os.close(fd)
+        r.path, r.lost = cand.path, False
+        if r.stored_key:
+            res.seen_keys.add(r.stored_key)
+    # Pass 2: the content is now on another inode (the copy of copytruncate).
+    rest2 = []
+    for item in rest:
+        cand, fd, st, fp = item
+        r = next((r for r in readers if id(r) not in matched and same_file(r.fp, fp)), None)
+        if r is None:
+            rest2.append(item)
+            continue
+        matched.add(id(r))
+        r.close()
+        r.fd, r.ino, r.path, r.lost = fd, st.st_ino, cand.path, False
+        if r.stored_key:
+            res.seen_keys.add(r.stored_key)
+    # Pass 3: new files, unless they look like a file we already read under another name.
+    total = len(readers)
+    for cand, fd, st, fp in rest2:
+        if any(same_file(r.fp, fp) or may_be_copy_of(r.fp, fp) for r in (*readers, *res.new)):
+            os.close(fd)
+            continue
+        cp = store.find(fp)
+        if cp is not None:
+            res.seen_keys.add(cp.key)
+            offset = cp.offset if cp.offset <= st.st_size else 0
+        elif cand.sibling:
+            os.close(fd)  # an old rotated file we never knew: not ours to read from scratch
+            continue
+        else:
+            offset = st.st_size if (first_poll and start_at_end) else 0
+        if total >= max_files:
+            os.close(fd)
+            res.skipped_limit += 1
+            continue
+        r = make_reader(cand, fd, fp, offset)
+        if cp is not None:
+            r.stored_key = cp.key
+        res.new.append(r)
+        total += 1
+    for r in readers:
+        if id(r) not in matched and not r.lost:
+            r.lost = True
+            res.lost.append(r)
+        if r.stored_key and r.lost:
+            res.seen_keys.add(r.stored_key)
+    return res
