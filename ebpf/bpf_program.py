@@ -156,8 +156,8 @@ class ProgramOptions:
     max_pids: int = 16384
     max_conns: int = 65536
     tcp_ring_pages: int = 64      # 256 KiB
-    http_ring_pages: int = 256    # 1 MiB
-    capture_bytes: int = 256      # first bytes of each HTTP message sent to user space
+    http_ring_pages: int = 512    # 2 MiB
+    capture_bytes: int = 512      # first bytes of each HTTP message sent to user space
 
 
 def build_source(opts: ProgramOptions) -> str:
@@ -169,8 +169,8 @@ def build_source(opts: ProgramOptions) -> str:
     return "\n".join(out)
 
 
-TCP_SOCK_MEMBERS = {"OFF_SRTT_US": "srtt_us", "OFF_BYTES_ACKED": "bytes_acked",
-                    "OFF_BYTES_RECEIVED": "bytes_received"}
+TCP_SOCK_MEMBERS = {"OFF_SRTT_US": "srtt_us", "OFF_BYTES_SENT": "bytes_sent",
+                    "OFF_BYTES_RETRANS": "bytes_retrans", "OFF_BYTES_RECEIVED": "bytes_received"}
 
 
 def build_cflags(opts: ProgramOptions, features: Features) -> list[str]:

@@ -19,7 +19,6 @@ import json
 import logging
 import random
 import threading
-import time
 import weakref
 from typing import Any, Callable
 

@@ -138,6 +138,9 @@ class Mutator:
                 continue
             for name in names:
                 index = _container_index(out, name)
+                if index is None:
+                    skipped.append(f"{lang}: container {name} not found in the pod")
+                    continue
                 target = out["spec"]["containers"][index]
                 try:
                     languages.INJECTORS[lang](inst.languages[lang], out, index, annotations)
@@ -169,13 +172,14 @@ class Mutator:
         return ""
 
 
-def _container_index(pod: dict[str, Any], name: str) -> int:
-    # As the operator: an unknown name falls back to the first container.
-    index = 0
+def _container_index(pod: dict[str, Any], name: str) -> int | None:
+    """The operator falls back to the first container for a name the pod does not have; two
+    such names would then inject twice into it (duplicate mounts: the API server rejects the
+    pod). We skip unknown names instead, with a reason in the log."""
     for i, c in enumerate(pod["spec"]["containers"]):
         if c.get("name") == name:
-            index = i
-    return index
+            return i
+    return None
 
 
 def _copy_security_context(pod: dict[str, Any], container: dict[str, Any], init_name: str) -> None:

@@ -9,7 +9,8 @@ from __future__ import annotations
 import logging
 import threading
 from concurrent import futures
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from urllib.parse import unquote
 
 from .listen import ServerTLS, join_endpoint, split_endpoint
 from .server import BadRequestCounter, Handler, call_handler
@@ -26,12 +27,11 @@ class GRPCSettings:
     workers: int = 8
     # Calls waiting for a worker are bounded; beyond this grpc answers RESOURCE_EXHAUSTED.
     max_pending_calls: int = 256
+    extra_options: list = field(default_factory=list)  # grpc core channel args (keepalive)
 
 
 def peer_ip(peer: str) -> str | None:
     """IP of a grpc peer string: 'ipv4:10.0.0.1:5000', 'ipv6:[::1]:5000' (maybe %-encoded)."""
-    from urllib.parse import unquote
-
     kind, _, rest = (peer or "").partition(":")
     if kind == "ipv4":
         return rest.rpartition(":")[0] or None
@@ -58,6 +58,8 @@ def _failure_metadata(failure: ExportFailure):
 class GRPCServer:
     """Serves Export for the given signals; `handle` decides each request's fate."""
 
+    transport = "grpc"
+
     def __init__(self, settings: GRPCSettings, handle: Handler, signals=tuple(SERVICES),
                  logger: logging.Logger | None = None, bad_requests: BadRequestCounter | None = None):
         self._settings = settings
@@ -66,6 +68,7 @@ class GRPCServer:
         self._log = logger or logging.getLogger("collector.otlp.grpc")
         self._bad = bad_requests or BadRequestCounter()
         self._server = None
+        self._executor: futures.ThreadPoolExecutor | None = None
         self.port = 0
         self._stopped = threading.Event()
 
@@ -110,11 +113,11 @@ class GRPCServer:
             # already in use and steal half its connections. A busy port must be an error.
             ("grpc.so_reuseport", 0),
         ]
+        options.extend(s.extra_options)
         if s.max_concurrent_streams > 0:
             options.append(("grpc.max_concurrent_streams", int(s.max_concurrent_streams)))
-        server = grpc.server(
-            futures.ThreadPoolExecutor(max_workers=s.workers, thread_name_prefix="otlp-grpc"),
-            options=options, maximum_concurrent_rpcs=s.max_pending_calls)
+        self._executor = futures.ThreadPoolExecutor(max_workers=s.workers, thread_name_prefix="otlp-grpc")
+        server = grpc.server(self._executor, options=options, maximum_concurrent_rpcs=s.max_pending_calls)
         handlers = {"Export": None}
         for signal in self._signals:
             handlers["Export"] = self._method(signal)
@@ -139,3 +142,7 @@ class GRPCServer:
         if self._server is not None and not self._stopped.is_set():
             self._stopped.set()
             self._server.stop(grace).wait(grace + 5)
+        if self._executor is not None:
+            # grpc does not own the pool it was given: without this its workers outlive the server.
+            self._executor.shutdown(wait=False, cancel_futures=True)
+            self._executor = None

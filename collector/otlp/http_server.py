@@ -2,9 +2,8 @@
 
 Answers as the collector's otlpreceiver does: the response (or the google.rpc.Status of an
 error) in the request's encoding; 415 for another content type; 400 for a body that does not
-decode or an unknown Content-Encoding; 413 for a body above max_request_body_size (checked
-before and after decompression, so a small gzip bomb is refused too); 404 for an unknown path,
-405 for a method other than POST; 503/429/400... from the handler (collector.otlp.status).
+decode; 413 for a body too large (http_body.py); 404 for an unknown path, 405 for a method
+other than POST; 503/429/400... from the handler (see the table in collector/otlp/__init__.py).
 
 One thread per connection (HTTP/1.1 keep-alive) from socketserver, bounded by max_connections:
 when all are busy the accept loop waits and new clients queue in the kernel's listen backlog.
@@ -18,11 +17,12 @@ import socket
 import socketserver
 import ssl
 import threading
-import zlib
 from dataclasses import dataclass, field
 
 from google.protobuf import json_format
 
+from .cors import CORSPolicy
+from .http_body import BadRequest, read_body
 from .json_codec import parse_json_bytes, to_json
 from .listen import ServerTLS, join_endpoint, split_endpoint
 from .server import BadRequestCounter, Handler, call_handler
@@ -42,67 +42,15 @@ class HTTPSettings:
     max_connections: int = 256
     idle_timeout: float = 60.0       # a keep-alive connection idle this long is closed
     handshake_timeout: float = 10.0
-
-
-class _BadRequest(Exception):
-    def __init__(self, status: int, reason: str, message: str) -> None:
-        super().__init__(message)
-        self.status, self.reason, self.message = status, reason, message
-
-
-def _decompress(body: bytes, encoding: str, limit: int) -> bytes:
-    """Body without its Content-Encoding, refusing more than `limit` bytes of output."""
-    if encoding in ("", "identity"):
-        return body
-    if encoding in ("gzip", "x-gzip"):
-        wbits = 16 + zlib.MAX_WBITS
-    elif encoding == "deflate":
-        wbits = zlib.MAX_WBITS  # HTTP "deflate" is the zlib format
-    else:
-        raise _BadRequest(400, "encoding", f"unsupported Content-Encoding: {encoding}")
-    out = bytearray()
-    data = body
-    try:
-        while data:  # gzip allows several members back to back (Go's reader reads them all)
-            d = zlib.decompressobj(wbits)
-            out += d.decompress(data, limit + 1 - len(out))
-            if len(out) > limit:
-                raise _BadRequest(413, "too_large", f"decompressed body larger than {limit} bytes")
-            if not d.eof:
-                raise _BadRequest(400, "decode", f"truncated {encoding} body")
-            data = d.unused_data if wbits > zlib.MAX_WBITS else b""
-    except zlib.error as e:
-        raise _BadRequest(400, "decode", f"invalid {encoding} body: {e}") from None
-    return bytes(out)
-
-
-def _read_chunked(rfile, limit: int) -> bytes:
-    body = bytearray()
-    for _ in range(1_000_000):  # bounded: a body of a million empty-ish chunks is abuse
-        line = rfile.readline(1026)
-        try:
-            size = int(line.split(b";", 1)[0].strip(), 16)
-        except ValueError:
-            raise _BadRequest(400, "decode", "invalid chunked encoding") from None
-        if size == 0:
-            for _ in range(100):  # trailers, up to the empty line
-                if rfile.readline(8192) in (b"\r\n", b"\n", b""):
-                    break
-            return bytes(body)
-        if len(body) + size > limit:
-            raise _BadRequest(413, "too_large", f"request body larger than {limit} bytes")
-        chunk = rfile.read(size)
-        if len(chunk) < size:
-            raise _BadRequest(400, "decode", "truncated chunked body")
-        body += chunk
-        rfile.readline(3)
-    raise _BadRequest(400, "decode", "too many chunks")
+    cors: CORSPolicy | None = None
 
 
 class _RequestHandler(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "skuber-otlp"
     sys_version = ""
+    # Headers and body are two writes; with Nagle the second can wait for a delayed ACK (40 ms).
+    disable_nagle_algorithm = True
 
     def version_string(self) -> str:
         return self.server_version
@@ -141,7 +89,7 @@ class _ThreadingServer(socketserver.ThreadingMixIn, http.server.HTTPServer):
 
     def process_request(self, request, client_address) -> None:
         if not self.owner.acquire_slot():
-            self.owner.bad.inc("http", "overload")
+            self.owner.bad.inc("http", "stopping")  # accepted while stopping: not served
             self.shutdown_request(request)
             return
         super().process_request(request, client_address)
@@ -162,6 +110,8 @@ class _ThreadingServer(socketserver.ThreadingMixIn, http.server.HTTPServer):
 
 class HTTPServer:
     """Serves the OTLP/HTTP paths of the given signals; `handle` decides each request's fate."""
+
+    transport = "http"
 
     def __init__(self, settings: HTTPSettings, handle: Handler, signals=tuple(SERVICES),
                  logger: logging.Logger | None = None, bad_requests: BadRequestCounter | None = None):
@@ -257,6 +207,12 @@ class HTTPServer:
     # -- requests ----------------------------------------------------------------------------
     def serve_other(self, h: _RequestHandler) -> None:
         path = h.path.split("?", 1)[0]
+        cors = self.settings.cors
+        if h.command == "OPTIONS" and cors is not None and path in self._routes:
+            status, headers = cors.preflight(h.headers.get("Origin"), h.headers.get("Access-Control-Request-Method"),
+                                             h.headers.get("Access-Control-Request-Headers"))
+            self._send(h, status, b"", "text/plain", headers, drain=bool(h.headers.get("Content-Length")), cors=False)
+            return
         if path in self._routes:
             self.bad.inc("http", "method")
             self._send(h, 405, b"405 method not allowed, supported: [POST]", "text/plain",
@@ -287,9 +243,9 @@ class HTTPServer:
                        "text/plain", drain=True)
             return
         try:
-            body = self._read_body(h)
+            body = read_body(h, self.settings.max_request_body_size)
             request = self._decode(signal, ctype, body)
-        except _BadRequest as e:
+        except BadRequest as e:
             self.bad.inc("http", e.reason)
             self._send_status(h, ctype, ExportFailure("INVALID_ARGUMENT", e.status, e.message))
             return
@@ -303,44 +259,17 @@ class HTTPServer:
         response = service.response(result.rejected, result.error_message) if result else service.response()
         self._send(h, 200, self._encode(ctype, signal, response), ctype)
 
-    def _read_body(self, h: _RequestHandler) -> bytes:
-        limit = self.settings.max_request_body_size
-        if "chunked" in (h.headers.get("Transfer-Encoding") or "").lower():
-            try:
-                body = _read_chunked(h.rfile, limit)
-            except _BadRequest:
-                h.close_connection = True  # the rest of the body is still on the wire
-                raise
-        else:
-            text = h.headers.get("Content-Length")
-            try:
-                length = int(text) if text is not None else 0
-                if length < 0:
-                    raise ValueError(text)
-            except ValueError:
-                h.close_connection = True
-                raise _BadRequest(400, "decode", f"invalid Content-Length: {text!r}") from None
-            if length > limit:
-                h.close_connection = True  # not reading a body that large: close instead
-                raise _BadRequest(413, "too_large", f"request body of {length} bytes is larger than {limit}")
-            body = h.rfile.read(length)
-            if len(body) < length:
-                h.close_connection = True
-                raise _BadRequest(400, "decode", "request body ended early")
-        encoding = (h.headers.get("Content-Encoding") or "").strip().lower()
-        return _decompress(body, encoding, limit)
-
     @staticmethod
     def _decode(signal: str, ctype: str, body: bytes):
         if ctype == JSON:
             try:
                 return parse_json_bytes(signal, body)
             except ValueError as e:
-                raise _BadRequest(400, "decode", str(e)) from None
+                raise BadRequest(400, "decode", str(e)) from None
         try:
             return SERVICES[signal].request_type.FromString(body)
         except Exception as e:  # DecodeError, or upb's recursion limit on hostile input
-            raise _BadRequest(400, "decode", f"cannot decode {signal} request: {e}") from None
+            raise BadRequest(400, "decode", f"cannot decode {signal} request: {e}") from None
 
     @staticmethod
     def _encode(ctype: str, signal: str | None, message) -> bytes:
@@ -362,7 +291,9 @@ class HTTPServer:
         self._send(h, f.http_status, self._encode(ctype, None, status), ctype, headers)
 
     def _send(self, h: _RequestHandler, status: int, body: bytes, ctype: str, headers=(),
-              drain: bool = False) -> None:
+              drain: bool = False, cors: bool = True) -> None:
+        if cors and self.settings.cors is not None:
+            headers = [*headers, *self.settings.cors.actual_headers(h.headers.get("Origin"))]
         if drain:
             # Answering before reading the body: it would be read as the next request.
             h.close_connection = True

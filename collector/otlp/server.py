@@ -32,7 +32,7 @@ def call_handler(handle: Handler, signal: str, request, transport: str, peer: st
 
 class BadRequestCounter:
     """Requests answered without reaching the handler, by transport and reason
-    (decode, too_large, media_type, encoding, path, method, tls, overload).
+    (decode, too_large, media_type, encoding, path, method, tls, stopping).
 
     `on_bad` lets the owner mirror the counts into self-metrics."""
 

@@ -167,7 +167,8 @@ class Sink:
             return [r.peer for r in self._kept if r.signal == signal]
 
     def count(self, signal: str) -> int:
-        """Items accepted: log records, data points or spans (exact even beyond max_kept)."""
+        """Items received in accepted requests: log records, data points or spans (exact even
+        beyond max_kept). Items of a request answered with partial success are included."""
         with self._cond:
             return self._counts[signal]
 
@@ -207,6 +208,8 @@ class Sink:
     def set_failure(self, status: str | int | None = None, times: int = 1, retry_after: float | None = None,
                     delay: float = 0, partial_rejected: int = 0,
                     error_message: str = "scripted failure") -> None:
+        """Script the answers to the next `times` requests (-1: until clear_failure); see the
+        module docstring. Replaces any script still running."""
         if status is not None:
             ExportFailure.from_status(status)  # raises ValueError for a status that cannot be sent
         with self._cond:

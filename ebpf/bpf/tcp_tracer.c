@@ -67,7 +67,7 @@ BPF_RINGBUF_OUTPUT(tcp_events, TCP_RING_PAGES);
         }                                                                   \
     } while (0)
 
-static __always_inline void emit(u8 kind, u64 sk, struct sock_info *i, u64 now, u32 pid) {
+static __always_inline void emit(u8 kind, u64 sk, struct sock_info *i, u64 now, u32 pid, int old) {
     struct tcp_event *e = tcp_events.ringbuf_reserve(sizeof(struct tcp_event));
     if (!e) {
         count_drop(0);
@@ -107,12 +107,21 @@ static __always_inline void emit(u8 kind, u64 sk, struct sock_info *i, u64 now, 
         bpf_probe_read_kernel(&srtt, sizeof(srtt), (void *)(sk + OFF_SRTT_US));
 #endif
         e->srtt_us = srtt >> 3;  /* tcp_sock.srtt_us holds 8 * smoothed RTT */
-#if !HAVE_SOCK_LENGTH && OFF_BYTES_ACKED >= 0 && OFF_BYTES_RECEIVED >= 0
-        bpf_probe_read_kernel(&e->sent, sizeof(u64), (void *)(sk + OFF_BYTES_ACKED));
-        bpf_probe_read_kernel(&e->recv, sizeof(u64), (void *)(sk + OFF_BYTES_RECEIVED));
+#if !HAVE_SOCK_LENGTH && OFF_BYTES_SENT >= 0 && OFF_BYTES_RETRANS >= 0 && OFF_BYTES_RECEIVED >= 0
+        /* RFC 4898 counters. bytes_sent counts retransmitted bytes again; bytes_received
+         * counts the FIN's sequence number once a FIN arrived (states after CLOSE_WAIT or
+         * FIN_WAIT2); bytes_acked would count SYN and FIN, so it is not used. */
+        u64 sent = 0, retr = 0, recv = 0;
+        bpf_probe_read_kernel(&sent, sizeof(u64), (void *)(sk + OFF_BYTES_SENT));
+        bpf_probe_read_kernel(&retr, sizeof(u64), (void *)(sk + OFF_BYTES_RETRANS));
+        bpf_probe_read_kernel(&recv, sizeof(u64), (void *)(sk + OFF_BYTES_RECEIVED));
+        int fin_in = old == 5 /* FIN_WAIT2 */ || old == 8 /* CLOSE_WAIT */ ||
+                     old == 9 /* LAST_ACK */ || old == 11 /* CLOSING */;
+        e->sent = sent > retr ? sent - retr : 0;
+        e->recv = (fin_in && recv > 0) ? recv - 1 : recv;
 #endif
     }
-    tcp_events.ringbuf_submit(e, 0);
+    tcp_events.ringbuf_submit(e, BPF_RB_NO_WAKEUP);
 }
 
 TRACEPOINT_PROBE(sock, inet_sock_set_state) {
@@ -129,7 +138,7 @@ TRACEPOINT_PROBE(sock, inet_sock_set_state) {
         COPY_TUPLE(&i, args);
         i.start_ns = now;
         auto_track(pid);
-        emit(EV_LISTEN, sk, &i, now, pid);
+        emit(EV_LISTEN, sk, &i, now, pid, old);
         return 0;
     }
     if (new == TCP_SYN_SENT) {
@@ -149,10 +158,10 @@ TRACEPOINT_PROBE(sock, inet_sock_set_state) {
             return 0;
         COPY_TUPLE(i, args);
         if (new == TCP_ESTABLISHED) {
-            emit(EV_CONNECT, sk, i, now, i->pid);
+            emit(EV_CONNECT, sk, i, now, i->pid, old);
             i->start_ns = now;
         } else if (new == TCP_CLOSE) {
-            emit(EV_CONNECT_FAIL, sk, i, now, i->pid);
+            emit(EV_CONNECT_FAIL, sk, i, now, i->pid, old);
             socks.delete(&sk);
         }
         return 0;
@@ -166,11 +175,11 @@ TRACEPOINT_PROBE(sock, inet_sock_set_state) {
         n.role = ROLE_SERVER;
         COPY_TUPLE(&n, args);
         socks.update(&sk, &n);
-        emit(EV_ACCEPT, sk, &n, now, 0);
+        emit(EV_ACCEPT, sk, &n, now, 0, old);
         return 0;
     }
     if (new == TCP_CLOSE && i) {
-        emit(EV_CLOSE, sk, i, now, i->pid);
+        emit(EV_CLOSE, sk, i, now, i->pid, old);
         socks.delete(&sk);
     }
     return 0;
@@ -214,7 +223,7 @@ TRACEPOINT_PROBE(sched, sched_process_exec) {
     u32 pid = bpf_get_current_pid_tgid() >> 32;
     if (!tracked_pids.lookup(&pid))
         return 0;
-    emit(EV_EXEC, 0, 0, bpf_ktime_get_ns(), pid);
+    emit(EV_EXEC, 0, 0, bpf_ktime_get_ns(), pid, 0);
     return 0;
 }
 
@@ -224,6 +233,6 @@ TRACEPOINT_PROBE(sched, sched_process_exit) {
     if ((u32)id != pid || !tracked_pids.lookup(&pid))
         return 0;  /* threads other than the leader exiting do not end the process */
     tracked_pids.delete(&pid);
-    emit(EV_EXIT, 0, 0, bpf_ktime_get_ns(), pid);
+    emit(EV_EXIT, 0, 0, bpf_ktime_get_ns(), pid, 0);
     return 0;
 }

@@ -118,8 +118,7 @@ def test_opentelemetry_sdk_clients_reach_the_gateway_unchanged(tmp_path, sink):
         lp = LoggerProvider(resource=resource)
         lp.add_log_record_processor(SimpleLogRecordProcessor(GrpcLogExporter(endpoint=grpc_ep, insecure=True)))
         lp.add_log_record_processor(SimpleLogRecordProcessor(HttpLogExporter(endpoint=f"{http_ep}/v1/logs")))
-        from opentelemetry.sdk._logs import LogRecord
-        from opentelemetry._logs import SeverityNumber
+        from opentelemetry._logs import LogRecord, SeverityNumber
         logger = lp.get_logger("e2e")
         for i in range(3):
             logger.emit(LogRecord(body=f"hello {i}", severity_number=SeverityNumber.WARN, attributes={"n": i}))
@@ -171,7 +170,7 @@ def test_unreachable_gateway_is_reported_plainly(tmp_path):
 def test_validate_command_names_each_bad_key(tmp_path):
     bad = tmp_path / "bad.yaml"
     bad.write_text("""
-receivers: {otlp: {protocols: {grpc: {endpont: "x"}}}}
+receivers: {otlp: {protocols: {grpc: {endpont: "127.0.0.1:4317"}}}}
 processors: {batch: {timeout: later}}
 exporters: {otlp: {endpoint: "gw:4317"}}
 service: {pipelines: {traces: {receivers: [otlp], processors: [batch], exporters: [otlp, debug]}}}

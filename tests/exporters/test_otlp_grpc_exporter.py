@@ -149,7 +149,8 @@ def test_partial_success_is_logged_counted_and_not_retried(sink, caplog):
 
 
 def test_first_success_reports_connected_once(sink, caplog):
-    built = _grpc(sink)
+    with caplog.at_level(logging.INFO):
+        built = _grpc(sink)
     ack = AckRecorder()
     try:
         with caplog.at_level(logging.INFO):
@@ -160,6 +161,37 @@ def test_first_success_reports_connected_once(sink, caplog):
         assert caplog.text.count("Exporter connected") == 1
     finally:
         built.shutdown()
+
+
+def test_idle_exporter_connects_at_start_without_sending_data(sink):
+    built = _grpc(sink)
+    try:
+        assert _wait(lambda: built.host.statuses == [("otlp", True, "connected")])
+        assert sink.attempts == []  # the probe is a connection, not an export
+    finally:
+        built.shutdown()
+
+
+def test_idle_exporter_warns_about_a_refused_gateway_before_any_data(caplog):
+    endpoint = f"127.0.0.1:{free_port()}"
+    with caplog.at_level(logging.WARNING):
+        built = make_exporter(factory, {"endpoint": endpoint, "tls": {"insecure": True}})
+        try:
+            assert _wait(lambda: "connection refused" in caplog.text)
+        finally:
+            built.shutdown()
+    line = next(r.getMessage() for r in caplog.records if "connection refused" in r.getMessage())
+    assert endpoint in line and "Failed to connect" in line
+    assert built.host.statuses == []
+
+
+def _wait(pred, timeout=10.0):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if pred():
+            return True
+        time.sleep(0.05)
+    return pred()
 
 
 def test_refused_gateway_logs_connection_refused_with_endpoint_once_per_storm(caplog):
@@ -287,3 +319,31 @@ def test_gzip_and_no_compression_both_deliver_unchanged_requests(sink):
     names = [s.name for m in sink.messages("traces") for rs in m.resource_spans
              for ss in rs.scope_spans for s in ss.spans]
     assert names == ["gzip-0", "gzip-1", "gzip-2", "none-0", "none-1", "none-2"]
+
+
+def test_block_on_overflow_waits_for_room_instead_of_refusing(sink):
+    import threading
+
+    sink.set_failure(None, times=3, delay=0.3)
+    built = _grpc(sink, sending_queue={"num_consumers": 1, "queue_size": 1, "block_on_overflow": True})
+    acks = AckRecorder()
+    errors = []
+
+    def produce():
+        for _ in range(3):
+            try:
+                built.exporter.consume(payload("logs", logs_request(1), acks))
+            except Exception as e:  # pragma: no cover - the assertion below reports it
+                errors.append(e)
+
+    try:
+        t = threading.Thread(target=produce)
+        start = time.monotonic()
+        t.start()
+        t.join(10)
+        assert not errors and not t.is_alive()
+        assert time.monotonic() - start >= 0.25  # the third consume had to wait for room
+        assert acks.wait(3) == [True] * 3
+        assert built.metric("otelcol_exporter_enqueue_failed_log_records_total") == 0
+    finally:
+        built.shutdown()

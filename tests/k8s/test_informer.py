@@ -4,7 +4,6 @@ import threading
 import time
 
 import prometheus_client
-import pytest
 
 from collector.k8s.fakeapi import objects
 from collector.k8s.informer import Informer

@@ -276,3 +276,12 @@ def test_input_pod_is_not_modified(mutator):
     before = copy.deepcopy(pod)
     mutator.mutate(pod, "shop")
     assert pod == before
+
+
+def test_unknown_container_name_is_skipped_not_injected_twice_into_the_first(mutator):
+    pod = deployment_pod({ANN + "inject-python": "skuber-instrumentation",
+                          ANN + "container-names": "ghost,phantom,worker"}, containers=several_containers())
+    result, patched = mutate_and_check(mutator, pod)
+    assert result.injected == {"python": ["worker"]}
+    assert "container ghost not found" in result.reason and "container phantom not found" in result.reason
+    assert "env" not in patched["spec"]["containers"][0]

@@ -39,7 +39,7 @@ def certs(tmp_path):
 
 
 def start(certs, port, *extra):
-    cmd = [sys.executable, "-m", "collector.operator", "--listen", f"127.0.0.1:{port}",
+    cmd = [sys.executable, "-m", "collector", "operator", "--listen", f"127.0.0.1:{port}",
            "--tls-cert", str(certs / "tls.crt"), "--tls-key", str(certs / "tls.key"),
            "--default-namespace", "skuber-observability", *extra]
     proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
@@ -136,7 +136,7 @@ def test_https_webhook_watches_instrumentations_from_the_api(certs, tmp_path):
 
 
 def test_missing_certificate_fails_start_with_message(tmp_path):
-    proc = subprocess.run([sys.executable, "-m", "collector.operator", "--instrumentation", "x.yaml"],
+    proc = subprocess.run([sys.executable, "-m", "collector", "operator", "--instrumentation", "x.yaml"],
                           cwd=ROOT, capture_output=True, text=True, timeout=30)
     assert proc.returncode == 2
     assert "--tls-cert" in proc.stderr

@@ -20,6 +20,9 @@ from .retry import Outcome, RetryPolicy, Status
 from .send_errors import SendError
 
 _GET_WAIT = 0.2  # consumers wake this often to notice shutdown
+_PROBE_TIMEOUT = 10.0     # upper bound of one connection attempt at start
+_PROBE_FIRST_WAIT = 1.0   # then 2, 4, ... up to _PROBE_MAX_WAIT between attempts
+_PROBE_MAX_WAIT = 30.0
 
 
 class QueuedExporter(Component):
@@ -47,11 +50,15 @@ class QueuedExporter(Component):
 
     def start(self, host) -> None:
         self._host = host
+        # Not joined at shutdown: it ends at the stop event, or within one probe timeout.
+        threading.Thread(target=self._connect_loop, name=f"{self.id}-connect", daemon=True).start()
         qcfg = self.config.sending_queue
         if not qcfg.enabled:
             return
         if qcfg.storage:
             ext = host.get_extension(qcfg.storage)  # KeyError names the id: start aborts
+            if not callable(getattr(ext, "client", None)):
+                raise ValueError(f"sending_queue.storage: {qcfg.storage} is not a storage extension")
             clients = {sig: ext.client("exporter", self.id, sig) for sig in sorted(self.signals)}
             self._queue = PersistentQueue(clients, qcfg.queue_size, self.log)
         else:
@@ -89,6 +96,32 @@ class QueuedExporter(Component):
             self.transport.close()
         except Exception:
             self.log.exception("closing the transport failed")
+
+    def _connect_loop(self) -> None:
+        """Connects once at start, so a healthy idle agent reports `connected` (and the engine
+        logs `Everything is ready`), and a broken gateway path is logged before data flows."""
+        probe = getattr(self.transport, "probe", None)
+        if probe is None:
+            return
+        delay = _PROBE_FIRST_WAIT
+        while not self._stop.is_set() and not self._connected:
+            try:
+                probe(min(self.config.timeout or _PROBE_TIMEOUT, _PROBE_TIMEOUT))
+            except SendError as e:
+                if self._connected or self._stop.is_set():
+                    return
+                self._limiter.log(logging.WARNING, f"connect:{e.problem or 'error'}",
+                                  "Failed to connect to the gateway, will try again. exporter=%s endpoint=%s error=%r",
+                                  self.id, self.transport.label, e.message)
+            except Exception:  # a probe bug must not end the exporter; sends still work
+                self.log.exception("connection probe failed unexpectedly")
+                return
+            else:
+                self._mark_connected()
+                return
+            if self._stop.wait(delay):
+                return
+            delay = min(delay * 2, _PROBE_MAX_WAIT)
 
     # ---- intake ----------------------------------------------------------------------------
 
@@ -186,11 +219,11 @@ class QueuedExporter(Component):
 
     def _dropped(self, item: QueueItem, reason: str, error: SendError | None) -> None:
         self.telemetry.exporter_send_failed(item.signal, item.items)
-        item.ack(False)
         text = error.message if error is not None else reason
         self._limiter.log(logging.ERROR, f"drop:{reason}",
                           "Exporting failed. Dropping data. exporter=%s endpoint=%s error=%r reason=%r dropped_items=%d",
                           self.id, self.transport.label, text, reason, item.items)
+        item.ack(False)  # last: whoever waits on the ack sees the log and the counters already
 
     def _on_retry(self, error: SendError, delay: float) -> None:
         with self._state_lock:

@@ -130,6 +130,23 @@ def _load_pair(ctx: ssl.SSLContext, cert: bytes, key: bytes) -> None:
         ctx.load_cert_chain(cpath, kpath)
 
 
+def ignored_tls_settings(tls, for_grpc: bool) -> list[str]:
+    """TLSClientConfig keys this transport cannot honour: said once in the log at start rather
+    than silently ignored."""
+    ignored = []
+    if tls.cipher_suites:
+        ignored.append("cipher_suites (Go cipher names; the TLS library's defaults are used)")
+    if tls.reload_interval:
+        ignored.append("reload_interval (certificates are read when the connection is set up)")
+    if for_grpc:
+        if tls.min_version not in ("", "1.2") or tls.max_version:
+            ignored.append("min_version/max_version (grpcio cannot restrict TLS versions; it "
+                           "negotiates TLS 1.2 or 1.3)")
+        if tls.include_system_ca_certs_pool and (tls.ca_file or tls.ca_pem):
+            ignored.append("include_system_ca_certs_pool (grpcio takes one root set: only ca_file is trusted)")
+    return ignored
+
+
 def fetch_server_certificate(host: str, port: int, timeout: float, server_name: str | None = None,
                              alpn: list[str] | None = None) -> bytes:
     """The DER certificate the server presents, read without verifying it."""
@@ -207,3 +224,38 @@ def grpc_security(endpoint: Endpoint, tls, connect_timeout: float) -> GrpcSecuri
     if tls.server_name_override:
         options.append(("grpc.ssl_target_name_override", tls.server_name_override))
     return GrpcSecurity(grpc.ssl_channel_credentials(roots, key, cert), options)
+
+
+def explain_tls_error(e: Exception, name: str) -> str:
+    """A plain-words reason for a failed TLS handshake made with the ssl module."""
+    if isinstance(e, ssl.SSLCertVerificationError):
+        code = getattr(e, "verify_code", None)
+        if code in (18, 19, 20, 21):  # self-signed / no known issuer
+            return ("the server's certificate is signed by an unknown authority (unknown CA): set "
+                    "tls.ca_file to the CA that signed it, or tls.insecure_skip_verify: true for a "
+                    "self-signed gateway")
+        if code in (62, 64):  # hostname / IP address mismatch
+            return (f"name mismatch: the server's certificate is not valid for {name!r}: use a name "
+                    "the certificate has, or set tls.server_name_override")
+        if code in (9, 10):
+            return "the server's certificate has expired or is not yet valid"
+        return f"the server's certificate was rejected: {getattr(e, 'verify_message', e)}"
+    if isinstance(e, ssl.SSLError):
+        reason = getattr(e, "reason", "") or ""
+        if reason in ("WRONG_VERSION_NUMBER", "RECORD_LAYER_FAILURE", "PACKET_LENGTH_TOO_LONG",
+                      "HTTP_REQUEST", "UNKNOWN_PROTOCOL"):
+            return ("the server speaks plain text, not TLS: set tls.insecure: true (gRPC) or use an "
+                    "http:// endpoint")
+        if "CERTIFICATE_REQUIRED" in reason or "HANDSHAKE_FAILURE" in reason:
+            return ("the server requires a client certificate (mTLS): set tls.cert_file and "
+                    "tls.key_file")
+        if "UNKNOWN_CA" in reason or "BAD_CERTIFICATE" in reason:
+            return "the server rejected our client certificate (mTLS: signed by a CA it does not trust)"
+        if "VERSION" in reason:
+            return f"no common TLS version ({reason}): check tls.min_version / tls.max_version"
+        return f"TLS handshake failed: {reason or e}"
+    if isinstance(e, (socket.timeout, TimeoutError)):
+        return "the TLS handshake did not finish in time (context deadline exceeded)"
+    if isinstance(e, ConnectionResetError):
+        return "the server closed the connection during the TLS handshake (it may not speak TLS)"
+    return f"TLS handshake failed: {e}"

@@ -9,7 +9,8 @@ from collector.exporters.exporterhelper.send_errors import (
     CONNECTION_REFUSED, DEADLINE_EXCEEDED, PartialSuccess, PermanentSendError, RetryableSendError,
     SendError)
 from collector.exporters.exporterhelper.otlp_responses import parse_partial_success
-from collector.exporters.exporterhelper.transport_security import grpc_security, parse_grpc_endpoint
+from collector.exporters.exporterhelper.transport_security import (grpc_security, ignored_tls_settings,
+                                                                   parse_grpc_endpoint)
 
 METHODS = {
     "logs": "/opentelemetry.proto.collector.logs.v1.LogsService/Export",
@@ -58,8 +59,8 @@ def describe_transport_problem(details: str) -> tuple[str | None, str]:
                 "(set tls.ca_file to the gateway's CA, or tls.insecure_skip_verify for a self-signed gateway)")
     if "hostname verification" in low:
         return ("tls: certificate name mismatch",
-                "tls: failed to verify certificate: the certificate is not valid for the endpoint's "
-                "name (use the name in the certificate, or tls.server_name_override)")
+                "tls: failed to verify certificate: x509: certificate is not valid for the endpoint's "
+                "name (name mismatch: use a name the certificate has, or tls.server_name_override)")
     if "wrong_version_number" in low or "first record does not look like" in low:
         return ("tls: server is not speaking TLS",
                 "tls: first record does not look like a TLS handshake (the gateway serves plain "
@@ -124,15 +125,21 @@ class GrpcTransport:
             self._options.append(("grpc.lb_policy_name", config.balancer_name))
         if config.authority:
             self._options.append(("grpc.default_authority", config.authority))
+        if self.endpoint.secure:
+            for what in ignored_tls_settings(config.tls, for_grpc=True):
+                logger.warning("tls.%s is not applied", what)
         self._lock = threading.Lock()
         self._channel = None
         self._calls: dict[str, object] = {}
         self._pinned = ""
+        self._closed = False
 
     def _ensure_channel(self, timeout: float):
         with self._lock:
             if self._channel is not None:
                 return self._calls
+            if self._closed:
+                raise RetryableSendError("the exporter is shut down", problem="closed")
             grpc = self._grpc
             try:
                 sec = grpc_security(self.endpoint, self._cfg.tls, connect_timeout=min(timeout, 10.0))
@@ -181,6 +188,58 @@ class GrpcTransport:
             raise err from None
         return parse_partial_success(signal, response)
 
+    def probe(self, timeout: float) -> None:
+        """Waits until the channel is READY (TCP, TLS and HTTP/2 set up), or explains why not."""
+        import socket
+
+        self._ensure_channel(timeout)
+        with self._lock:
+            channel = self._channel
+        ready = self._grpc.channel_ready_future(channel)
+        try:
+            ready.result(timeout=timeout)
+            return
+        except (self._grpc.FutureTimeoutError, self._grpc.FutureCancelledError):
+            ready.cancel()
+            if self._channel is not channel:  # closed meanwhile (shutdown)
+                raise RetryableSendError("channel closed", problem="closed") from None
+        # Not ready: find out why in the terms people search for.
+        ep = self.endpoint
+        try:
+            with socket.create_connection((ep.host, ep.port), timeout=timeout):
+                pass
+        except ConnectionRefusedError:
+            raise RetryableSendError(f"dial tcp {ep.address}: connect: connection refused",
+                                     problem=CONNECTION_REFUSED) from None
+        except (TimeoutError, OSError) as e:
+            if isinstance(e, TimeoutError):
+                raise RetryableSendError(f"dial tcp {ep.address}: {DEADLINE_EXCEEDED}",
+                                         problem=DEADLINE_EXCEEDED) from None
+            raise RetryableSendError(f"dial tcp {ep.address}: {e}", problem="connection error") from None
+        reason = "the channel did not become ready (the gateway may not speak OTLP/gRPC on this port)"
+        if ep.secure and not self._cfg.tls.insecure_skip_verify:
+            reason = _tls_reason(ep, self._cfg.tls, timeout) or reason
+        raise RetryableSendError(f"{ep.address}: {reason}", problem="channel not ready")
+
     def close(self) -> None:
+        with self._lock:
+            self._closed = True
         self._reset_channel()
+
+
+def _tls_reason(ep, tls, timeout: float) -> str | None:
+    """Repeats the TLS handshake with the ssl module to name what made gRPC's fail."""
+    import socket
+    import ssl
+
+    from collector.exporters.exporterhelper.transport_security import explain_tls_error, ssl_context
+
+    name = tls.server_name_override or ep.host
+    try:
+        ctx = ssl_context(tls, alpn=["h2"])
+        with socket.create_connection((ep.host, ep.port), timeout=timeout) as raw:
+            with ctx.wrap_socket(raw, server_hostname=name):
+                return None
+    except (OSError, ssl.SSLError, ValueError) as e:
+        return "tls: " + explain_tls_error(e, name)
 

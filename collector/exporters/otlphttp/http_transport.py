@@ -20,7 +20,8 @@ from collector.exporters.exporterhelper.otlp_responses import (parse_partial_suc
                                                                parse_partial_success_json)
 from collector.exporters.exporterhelper.send_errors import (
     CONNECTION_REFUSED, DEADLINE_EXCEEDED, PartialSuccess, PermanentSendError, RetryableSendError)
-from collector.exporters.exporterhelper.transport_security import parse_http_url, ssl_context
+from collector.exporters.exporterhelper.transport_security import (ignored_tls_settings, parse_http_url,
+                                                                   ssl_context)
 
 RETRYABLE_STATUS = frozenset({429, 502, 503, 504})
 _GZIP_LEVEL = 6  # Go's gzip.DefaultCompression: a fair size/CPU trade-off
@@ -85,6 +86,9 @@ class HttpTransport:
         self.label = config.endpoint or next(iter(t.url for t in self.targets.values()))
         self._ssl = ssl_context(config.tls, alpn=["http/1.1"]) \
             if any(t.endpoint.secure for t in self.targets.values()) else None
+        if self._ssl is not None:
+            for what in ignored_tls_settings(config.tls, for_grpc=False):
+                logger.warning("tls.%s is not applied", what)
         self._json = config.encoding == "json"
         self._gzip = config.compression == "gzip"
         base = {"User-Agent": user_agent,
@@ -198,6 +202,26 @@ class HttpTransport:
             raise RetryableSendError(message, throttle=throttle)
         raise PermanentSendError(message)
 
+    def probe(self, timeout: float) -> None:
+        """Opens (and closes) a connection to each distinct host: TCP and, for https, TLS."""
+        seen = set()
+        for target in self.targets.values():
+            ep = target.endpoint
+            if (ep.scheme, ep.host, ep.port) in seen:
+                continue
+            seen.add((ep.scheme, ep.host, ep.port))
+            if ep.secure:
+                conn = _HTTPSConnection(ep.host, ep.port, timeout=timeout, context=self._ssl,
+                                        server_name=self._cfg.tls.server_name_override or None)
+            else:
+                conn = http.client.HTTPConnection(ep.host, ep.port, timeout=timeout)
+            try:
+                conn.connect()
+            except Exception as e:
+                raise self._network_error(target, e) from None
+            finally:
+                conn.close()
+
     def close(self) -> None:
         with self._conns_lock:
             conns, self._all_conns = self._all_conns, []
@@ -212,8 +236,9 @@ def _verify_reason(e: ssl.SSLCertVerificationError) -> str:
     code = getattr(e, "verify_code", None)
     if code in (18, 19, 20, 21):  # self-signed / unable to get issuer: not signed by a trusted CA
         return "x509: certificate signed by unknown authority"
-    if code == 62:
-        return "x509: certificate is not valid for this name (name mismatch)"
+    if code in (62, 64):  # hostname / IP address mismatch
+        return ("x509: certificate is not valid for the endpoint's name (name mismatch: use a name "
+                "the certificate has, or tls.server_name_override)")
     if code == 10:
         return "x509: certificate has expired or is not yet valid"
     return f"x509: {getattr(e, 'verify_message', '') or e}"

@@ -13,11 +13,9 @@ requests for the window (only the client's read timeout gets it out), compact() 
 
 from __future__ import annotations
 
-import base64
 import collections
 import json
 import os
-import socket
 import ssl
 import tempfile
 import threading
@@ -25,15 +23,9 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
-from collector.k8s.fakeapi.selectors import SelectorError, parse_field_selector, parse_label_selector
+from collector.k8s.fakeapi.list_watch import WatchHandle, _status, serve_list, serve_watch
+from collector.k8s.fakeapi.selectors import SelectorError
 from collector.k8s.fakeapi.store import Conflict, Gone, NotFound, ObjectStore, ResourceKey
-
-_WATCH_POLL_SECONDS = 0.1
-
-
-def _status(code: int, reason: str, message: str) -> dict:
-    return {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
-            "message": message, "reason": reason, "code": code}
 
 
 def _merge_patch(target, patch):
@@ -47,14 +39,6 @@ def _merge_patch(target, patch):
         else:
             result[k] = _merge_patch(result.get(k), v)
     return result
-
-
-class _Watch:
-    """One open watch connection, so drop_watches()/stall() can reach it."""
-
-    def __init__(self) -> None:
-        self.drop = False
-        self.dead = False
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -119,13 +103,20 @@ class _Handler(BaseHTTPRequestHandler):
         route = self._route()
         if route is None:
             return self._send_json(404, _status(404, "NotFound", "the server could not find the requested resource"))
-        key, namespace, name, _sub = route
+        key, namespace, name, sub = route
+        if sub == "proxy" and method == "GET" and key.plural == "nodes":
+            # the API server's node proxy: /api/v1/nodes/<node>/proxy/<kubelet path>
+            tail = urlsplit(self.path).path.split("/proxy/", 1)[-1]
+            body = srv.node_proxy.get((name, tail))
+            if body is None:
+                return self._send_json(404, _status(404, "NotFound", f"no proxy response for {name}/{tail}"))
+            return self._send_json(200, body)
         query = {k: v[-1] for k, v in parse_qs(urlsplit(self.path).query).items()}
         try:
             if method == "GET" and name is None:
                 if query.get("watch") in ("true", "1"):
-                    return self._watch(key, namespace, query)
-                return self._list(key, namespace, query)
+                    return serve_watch(self, key, namespace, query)
+                return serve_list(self, key, namespace, query)
             if method == "GET":
                 return self._send_json(200, srv.store.get(key, namespace, name))
             if method == "POST":
@@ -170,144 +161,18 @@ class _Handler(BaseHTTPRequestHandler):
     do_PATCH = lambda self: self._dispatch("PATCH")  # noqa: E731
     do_DELETE = lambda self: self._dispatch("DELETE")  # noqa: E731
 
-    # -- list -------------------------------------------------------------------------------
-    def _list(self, key: ResourceKey, namespace: str | None, query: dict) -> None:
-        store = self.server.fake.store
-        label_pred = parse_label_selector(query.get("labelSelector"))
-        field_pred = parse_field_selector(query.get("fieldSelector"))
-        rv, objs = store.snapshot(key, namespace)
-        after = None
-        if query.get("continue"):
-            try:
-                token = json.loads(base64.urlsafe_b64decode(query["continue"]))
-                rv, after = int(token["rv"]), tuple(token["after"])
-            except (ValueError, KeyError, TypeError):
-                raise ValueError("invalid continue token")
-            if rv < store.compacted_rv:
-                raise Gone("The provided continue parameter is too old to display a consistent "
-                           "list result. You can start a new list without the continue parameter.")
-        # The fake serves continuation pages from current state rather than a snapshot at the
-        # first page's resourceVersion; events in between are replayed by the watch anyway.
-        items = [o for o in objs if label_pred(o) and field_pred(o)
-                 and (after is None or (o["metadata"].get("namespace", ""), o["metadata"]["name"]) > after)]
-        meta: dict = {"resourceVersion": str(rv)}
-        limit = int(query.get("limit") or 0)
-        if limit > 0 and len(items) > limit:
-            last = items[limit - 1]["metadata"]
-            token = {"rv": rv, "after": [last.get("namespace", ""), last["name"]]}
-            meta["continue"] = base64.urlsafe_b64encode(json.dumps(token).encode()).decode()
-            meta["remainingItemCount"] = len(items) - limit
-            items = items[:limit]
-        api_version = f"{key.group}/{key.version}" if key.group else key.version
-        self._send_json(200, {"kind": store.kind_of(key) + "List", "apiVersion": api_version,
-                              "metadata": meta, "items": items})
-
-    # -- watch ------------------------------------------------------------------------------
-    def _chunk(self, event: dict) -> None:
-        data = json.dumps(event, separators=(",", ":")).encode() + b"\n"
-        self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
-
-    def _watch(self, key: ResourceKey, namespace: str | None, query: dict) -> None:
-        fake = self.server.fake
-        store = fake.store
-        label_pred = parse_label_selector(query.get("labelSelector"))
-        field_pred = parse_field_selector(query.get("fieldSelector"))
-        matches = lambda o: o is not None and label_pred(o) and field_pred(o)  # noqa: E731
-        timeout = float(query.get("timeoutSeconds") or fake.default_watch_timeout)
-        bookmarks = query.get("allowWatchBookmarks") in ("true", "1")
-        rv_param = query.get("resourceVersion") or "0"
-        initial: list[dict] = []
-        gone = False
-        with store.cond:
-            pos = store.history_base + len(store.history)
-            if rv_param == "0":
-                _, initial = store.snapshot(key, namespace)
-            else:
-                rv = int(rv_param)
-                if rv < store.compacted_rv:
-                    gone = True
-                else:
-                    # history is sorted by rv: step back over the entries newer than rv
-                    i = len(store.history)
-                    while i > 0 and store.history[i - 1].rv > rv:
-                        i -= 1
-                    pos = store.history_base + i
-        if gone and fake.gone_as_http:
-            return self._send_json(410, _status(410, "Expired", f"too old resource version: {rv_param}"))
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Transfer-Encoding", "chunked")
-        self.end_headers()
-        kind = store.kind_of(key)
-        api_version = f"{key.group}/{key.version}" if key.group else key.version
-        if gone:
-            self._chunk({"type": "ERROR", "object": _status(
-                410, "Expired", f"too old resource version: {rv_param} ({store.compacted_rv})")})
-            self.wfile.write(b"0\r\n\r\n")
-            return
-        watch = _Watch()
-        fake.register_watch(watch)
-        try:
-            for obj in initial:
-                if matches(obj):
-                    self._chunk({"type": "ADDED", "object": obj})
-            deadline = time.monotonic() + timeout
-            next_bookmark = time.monotonic() + fake.bookmark_interval
-            while time.monotonic() < deadline and not fake.stopping.is_set():
-                if watch.drop:
-                    # Cut the TCP stream with no chunked terminator: a protocol error client-side.
-                    self.connection.shutdown(socket.SHUT_RDWR)
-                    self.close_connection = True
-                    return
-                if watch.dead:
-                    # A hung server: send nothing, ever. Only the client's read timeout ends it.
-                    fake.stopping.wait(_WATCH_POLL_SECONDS)
-                    continue
-                with store.cond:
-                    if pos >= store.history_base + len(store.history):
-                        store.cond.wait(_WATCH_POLL_SECONDS)
-                    pos = max(pos, store.history_base)
-                    entries = store.history[pos - store.history_base:]
-                    pos += len(entries)
-                    current_rv = store.rv
-                for e in entries:
-                    if e.resource != key or watch.drop or watch.dead:
-                        continue
-                    if namespace is not None and e.obj["metadata"].get("namespace") != namespace:
-                        continue
-                    now_match = matches(e.obj)
-                    if e.type == "MODIFIED":
-                        was_match = matches(e.old)
-                        # Selector transitions look like adds/deletes to a filtered watch.
-                        if now_match and not was_match:
-                            self._chunk({"type": "ADDED", "object": e.obj})
-                        elif was_match and not now_match:
-                            self._chunk({"type": "DELETED", "object": e.obj})
-                        elif now_match:
-                            self._chunk({"type": "MODIFIED", "object": e.obj})
-                    elif now_match:
-                        self._chunk({"type": e.type, "object": e.obj})
-                if bookmarks and time.monotonic() >= next_bookmark and not watch.dead:
-                    next_bookmark = time.monotonic() + fake.bookmark_interval
-                    self._chunk({"type": "BOOKMARK", "object": {
-                        "kind": kind, "apiVersion": api_version,
-                        "metadata": {"resourceVersion": str(current_rv)}}})
-            if watch.dead or watch.drop:
-                self.connection.shutdown(socket.SHUT_RDWR)
-                self.close_connection = True
-                return
-            self.wfile.write(b"0\r\n\r\n")
-        except (BrokenPipeError, ConnectionResetError, OSError):
-            self.close_connection = True
-        finally:
-            fake.unregister_watch(watch)
-
-
 class _HTTPServer(ThreadingHTTPServer):
     daemon_threads = True
     block_on_close = False
     allow_reuse_address = True
     fake: "FakeAPIServer"
+
+    def handle_error(self, request, client_address):
+        # Clients that hang up (stopped informers, dropped connections) are routine here.
+        import sys
+
+        if not isinstance(sys.exc_info()[1], (ConnectionError, TimeoutError, ssl.SSLError)):
+            super().handle_error(request, client_address)
 
 
 class FakeAPIServer:
@@ -323,8 +188,10 @@ class FakeAPIServer:
         self.default_watch_timeout = default_watch_timeout
         self.gone_as_http = False       # True: answer a too-old watch with HTTP 410, not an event
         self.requests: collections.deque = collections.deque(maxlen=10_000)
+        # (node, kubelet path) -> JSON body served at /api/v1/nodes/<node>/proxy/<path>
+        self.node_proxy: dict[tuple[str, str], dict] = {}
         self.stopping = threading.Event()
-        self._watches: set[_Watch] = set()
+        self._watches: set[WatchHandle] = set()
         self._watch_lock = threading.Lock()
         self._stall_until = 0.0
         self._tmpdir = tempfile.mkdtemp(prefix="fakeapi-")
@@ -427,11 +294,11 @@ class FakeAPIServer:
         if remaining > 0:
             self.stopping.wait(remaining)
 
-    def register_watch(self, w: _Watch) -> None:
+    def register_watch(self, w: WatchHandle) -> None:
         with self._watch_lock:
             self._watches.add(w)
 
-    def unregister_watch(self, w: _Watch) -> None:
+    def unregister_watch(self, w: WatchHandle) -> None:
         with self._watch_lock:
             self._watches.discard(w)
 

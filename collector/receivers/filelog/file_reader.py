@@ -22,13 +22,14 @@ from .container import PartialJoiner
 class Batch:
     """One batch handed to the pipeline: the file offset it ends at and its delivery state."""
 
-    __slots__ = ("end", "size", "acked", "records")
+    __slots__ = ("end", "size", "acked", "records", "released")
 
     def __init__(self, end: int, size: int, records: int) -> None:
         self.end = end
         self.size = size
         self.records = records
         self.acked = False
+        self.released = False  # its bytes were taken off the in-flight total
 
 
 class FileReader:
@@ -48,8 +49,12 @@ class FileReader:
         self.generation = 0           # bumped on rewind/truncation: stale acks are ignored
         self.last_growth = now        # last time new bytes were read
         self.lost = False             # no longer matched by any path: read to EOF, then close
+        self.detached = False         # truncated under us: handle closed, waiting for a copy
+        self.detached_polls = 0
         self.format: str | None = None
-        self.resource: bytes | None = None  # encoded resource, built on first batch
+        self.resource = b""           # encoded Resource of every batch of this file
+        self.file_attrs = b""         # encoded per-record attributes (log.file.name, ...)
+        self.resume_at = 0.0          # backoff after a failed delivery
         self.attr_cache: dict = {}
         self.skipped_nul = 0
 
@@ -64,6 +69,13 @@ class FileReader:
             except OSError:
                 pass
             self.fd = -1
+
+    def detach(self) -> None:
+        """The file was truncated: what we have not read yet only survives in a copy
+        (copytruncate). Stop reading this handle; the tracker revives us on the copy."""
+        self.close()
+        self.detached = True
+        self.detached_polls = 0
 
     def truncated(self) -> bool:
         """The file is now shorter than what we read: it was truncated (copytruncate, `>`)."""

@@ -65,12 +65,16 @@ def match_poll(readers: list[FileReader], candidates: list[Candidate], store: Ch
         opened.append((cand, fd, st, fp))
 
     matched: set[int] = set()
+    index = _FingerprintIndex(readers)
+    by_ino: dict[int, list[FileReader]] = {}
+    for r in readers:
+        if not r.detached:
+            by_ino.setdefault(r.ino, []).append(r)
     rest = []
     # Pass 1: same inode and fingerprint: the same file, possibly renamed.
     for item in opened:
         cand, fd, st, fp = item
-        r = next((r for r in readers if id(r) not in matched and r.ino == st.st_ino
-                  and same_file(r.fp, fp)), None)
+        r = next((r for r in by_ino.get(st.st_ino, ()) if id(r) not in matched and same_file(r.fp, fp)), None)
         if r is None:
             rest.append(item)
             continue
@@ -83,19 +87,19 @@ def match_poll(readers: list[FileReader], candidates: list[Candidate], store: Ch
     rest2 = []
     for item in rest:
         cand, fd, st, fp = item
-        r = next((r for r in readers if id(r) not in matched and same_file(r.fp, fp)), None)
+        r = next((r for r in index.related(fp) if id(r) not in matched and same_file(r.fp, fp)), None)
         if r is None:
             rest2.append(item)
             continue
         matched.add(id(r))
         r.close()
-        r.fd, r.ino, r.path, r.lost = fd, st.st_ino, cand.path, False
+        r.fd, r.ino, r.path, r.lost, r.detached = fd, st.st_ino, cand.path, False, False
         if r.stored_key:
             res.seen_keys.add(r.stored_key)
     # Pass 3: new files, unless they look like a file we already read under another name.
     total = len(readers)
     for cand, fd, st, fp in rest2:
-        if any(same_file(r.fp, fp) or may_be_copy_of(r.fp, fp) for r in (*readers, *res.new)):
+        if any(same_file(r.fp, fp) or may_be_copy_of(r.fp, fp) for r in index.related(fp)):
             os.close(fd)
             continue
         cp = store.find(fp)
@@ -115,11 +119,44 @@ def match_poll(readers: list[FileReader], candidates: list[Candidate], store: Ch
         if cp is not None:
             r.stored_key = cp.key
         res.new.append(r)
+        index.add(r)
         total += 1
     for r in readers:
+        if r.detached:
+            r.detached_polls += 1
+            if r.stored_key:
+                res.seen_keys.add(r.stored_key)
+            continue
         if id(r) not in matched and not r.lost:
             r.lost = True
             res.lost.append(r)
         if r.stored_key and r.lost:
             res.seen_keys.add(r.stored_key)
     return res
+
+
+_KEY = 16  # fingerprints related by prefix share their first min(len) bytes
+
+
+class _FingerprintIndex:
+    """Readers by the first bytes of their fingerprint, so a poll is not quadratic in files."""
+
+    def __init__(self, readers) -> None:
+        self.buckets: dict[bytes, list[FileReader]] = {}
+        self.short: list[FileReader] = []
+        self.all: list[FileReader] = []
+        for r in readers:
+            self.add(r)
+
+    def add(self, r: FileReader) -> None:
+        self.all.append(r)
+        if len(r.fp) >= _KEY:
+            self.buckets.setdefault(r.fp[:_KEY], []).append(r)
+        else:
+            self.short.append(r)
+
+    def related(self, fp: bytes):
+        """Readers whose fingerprint may be a prefix of fp or have fp as a prefix."""
+        if len(fp) < _KEY:
+            return self.all
+        return [*self.buckets.get(fp[:_KEY], ()), *self.short]

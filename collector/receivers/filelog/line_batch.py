@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from . import otlp_encoding as enc
 from .config import ContainerOperator
 from .container import (FORMAT_CONTAINERD, FORMAT_CRIO, FORMAT_DOCKER, STDERR, STDOUT,
-                        PartialJoiner, _seconds, parse_docker_line, parse_time)
+                        PartialJoiner, _second_cache, _seconds, parse_docker_line, parse_time)
 from .otlp_encoding import RecordWriter
 
 
@@ -63,33 +63,47 @@ def encode_lines(lines: list[bytes], writer: RecordWriter, *, op: ContainerOpera
         return
     fmt_fixed = op.format
     drop_errors = op.on_error.startswith("drop")
-    seconds = _seconds
-    last = len(lines) - 1
-    for i, line in enumerate(lines):
+    accept_docker = fmt_fixed in ("", FORMAT_DOCKER)
+    accept_cri = fmt_fixed != FORMAT_DOCKER
+    # The record encoding of RecordWriter.add, inlined: this loop runs once per line.
+    extend = writer.parts.extend
+    observed = writer.observed
+    body_heads = enc.BODY_HEAD
+    record_heads = enc.RECORD_HEAD
+    table = enc.TABLE_SIZE
+    pack_time = enc.PACK_TIME
+    sec_cache = _second_cache
+    size = 0
+    count = 0
+    last_line = lines[-1] if lines else None
+    for line in lines:
         if transcode:
             line = _transcode(line, codec, stats)
-        if line[:1] == b"{" and fmt_fixed in ("", FORMAT_DOCKER):
-            parsed = parse_docker_line(line)
-            if parsed is not None:
-                t, stream, body = parsed
-                key = (b"docker", stream)
-                a = attr_cache.get(key)
-                if a is None:
-                    a = enc.attributes((("log.iostream", stream),)) + file_attrs
-                    if len(attr_cache) < 64:
-                        attr_cache[key] = a
-                add(t, body, a)
-                stats.formats[FORMAT_DOCKER] = stats.formats.get(FORMAT_DOCKER, 0) + 1
-                continue
-        elif fmt_fixed != FORMAT_DOCKER:
+        if line[:1] == b"{":
+            if accept_docker:
+                parsed = parse_docker_line(line)
+                if parsed is not None:
+                    t, stream, body = parsed
+                    key = (b"docker", stream)
+                    a = attr_cache.get(key)
+                    if a is None:
+                        a = enc.attributes((("log.iostream", stream),)) + file_attrs
+                        if len(attr_cache) < 64:
+                            attr_cache[key] = a
+                    add(t, body, a)
+                    continue
+        elif accept_cri:
             parts = line.split(b" ", 3)
             if len(parts) >= 3 and (parts[1] == STDOUT or parts[1] == STDERR):
                 ts = parts[0]
                 t = -1
                 # containerd's fixed form inline; everything else through parse_time.
                 if len(ts) == 30 and ts[29] == 90 and ts[19] == 46:
+                    sec = sec_cache.get(ts[:19])
                     try:
-                        t = seconds(ts[:19]) * 1_000_000_000 + int(ts[20:29])
+                        if sec is None:
+                            sec = _seconds(ts[:19])
+                        t = sec * 1_000_000_000 + int(ts[20:29])
                     except ValueError:
                         t = -1
                 if t < 0:
@@ -99,7 +113,7 @@ def encode_lines(lines: list[bytes], writer: RecordWriter, *, op: ContainerOpera
                         t = -1
                 if t >= 0 and (not fmt_fixed or (fmt_fixed == FORMAT_CONTAINERD) == ts.endswith(b"Z")):
                     msg = parts[3] if len(parts) == 4 else b""
-                    if not msg.isascii() and not transcode:
+                    if not transcode and not msg.isascii():
                         fixed = _valid_utf8(msg)
                         if fixed is not None:
                             stats.invalid_utf8 += 1
@@ -107,16 +121,24 @@ def encode_lines(lines: list[bytes], writer: RecordWriter, *, op: ContainerOpera
                     tag = parts[2]
                     stream = parts[1]
                     if tag == b"P":
-                        raw_len = len(line) + (0 if (i == last and last_unterminated) else 1)
+                        raw_len = len(line) + (0 if (last_unterminated and line is last_line) else 1)
                         joiner.stream = stream
                         joiner.time_ns = t
-                        full = joiner.add_partial(msg, raw_len)
-                        if full is None:
+                        msg = joiner.add_partial(msg, raw_len)
+                        if msg is None:
                             continue
-                        msg = full
                     elif joiner.parts:
                         msg = joiner.finish(msg)
-                    add(t, msg, _cri_attrs(attr_cache, stream, tag, file_attrs))
+                    a = attr_cache.get((stream, tag))
+                    if a is None:
+                        a = _cri_attrs(attr_cache, stream, tag, file_attrs)
+                    n = len(msg)
+                    head = body_heads[n] if n < table else enc.body_head(n)
+                    rec_len = 18 + len(head) + n + len(a)
+                    rh = record_heads[rec_len] if rec_len < table else b"\x12" + enc.varint(rec_len)
+                    extend((rh, pack_time(9, t), observed, head, msg, a))
+                    size += len(rh) + rec_len
+                    count += 1
                     continue
         # Not a container log line: sent with its raw text (or dropped when on_error says so).
         stats.parse_errors += 1
@@ -130,6 +152,8 @@ def encode_lines(lines: list[bytes], writer: RecordWriter, *, op: ContainerOpera
                 stats.invalid_utf8 += 1
                 body = fixed
         add(0, body, file_attrs)
+    writer.size += size
+    writer.count += count
 
 
 def flush_partial(writer: RecordWriter, joiner: PartialJoiner, attr_cache: dict, file_attrs: bytes) -> None:

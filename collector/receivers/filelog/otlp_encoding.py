@@ -14,10 +14,10 @@ from __future__ import annotations
 
 import struct
 
-_PACK_TIME = struct.Struct("<BQ").pack  # tag 0x09 (field 1, fixed64) + value
+PACK_TIME = struct.Struct("<BQ").pack  # tag 0x09 (field 1, fixed64) + value
 _OBSERVED_TAG = 0x59                    # field 11, fixed64
 
-_VARINT_TABLE_SIZE = 1 << 14
+TABLE_SIZE = 1 << 14
 
 
 def varint(n: int) -> bytes:
@@ -29,18 +29,18 @@ def varint(n: int) -> bytes:
     return bytes(out)
 
 
-_VARINT = [varint(i) for i in range(_VARINT_TABLE_SIZE)]
+_VARINT = [varint(i) for i in range(TABLE_SIZE)]
 # b"\x12" + varint(n): the LogRecord tag inside ScopeLogs (field 2, length-delimited).
-_RECORD_HEAD = [b"\x12" + v for v in _VARINT]
+RECORD_HEAD = [b"\x12" + v for v in _VARINT]
 
 
-def _body_head(n: int) -> bytes:
+def body_head(n: int) -> bytes:
     """Tag and lengths of `body: AnyValue{string_value}` for a message of n bytes."""
     inner = 1 + len(varint(n)) + n
     return b"\x2a" + varint(inner) + b"\x0a" + varint(n)
 
 
-_BODY_HEAD = [_body_head(i) for i in range(_VARINT_TABLE_SIZE)]
+BODY_HEAD = [body_head(i) for i in range(TABLE_SIZE)]
 
 
 def _field(tag: int, payload: bytes) -> bytes:
@@ -75,21 +75,21 @@ class RecordWriter:
     (stream, logtag), so a record costs a handful of list appends.
     """
 
-    __slots__ = ("parts", "count", "size", "_observed", "_resource")
+    __slots__ = ("parts", "count", "size", "observed", "_resource")
 
     def __init__(self, resource: bytes, observed_ns: int) -> None:
         self.parts: list[bytes] = [b""]  # slot 0 receives the request/resource/scope header
         self.count = 0
         self.size = 0
-        self._observed = bytes((_OBSERVED_TAG,)) + struct.pack("<Q", observed_ns)
+        self.observed = bytes((_OBSERVED_TAG,)) + struct.pack("<Q", observed_ns)
         self._resource = resource
 
     def add(self, time_ns: int, body: bytes, attrs: bytes) -> None:
         n = len(body)
-        head = _BODY_HEAD[n] if n < _VARINT_TABLE_SIZE else _body_head(n)
+        head = BODY_HEAD[n] if n < TABLE_SIZE else body_head(n)
         rec_len = 18 + len(head) + n + len(attrs)
-        tag = _RECORD_HEAD[rec_len] if rec_len < _VARINT_TABLE_SIZE else b"\x12" + varint(rec_len)
-        self.parts.extend((tag, _PACK_TIME(9, time_ns), self._observed, head, body, attrs))
+        tag = RECORD_HEAD[rec_len] if rec_len < TABLE_SIZE else b"\x12" + varint(rec_len)
+        self.parts.extend((tag, PACK_TIME(9, time_ns), self.observed, head, body, attrs))
         self.size += len(tag) + rec_len
         self.count += 1
 

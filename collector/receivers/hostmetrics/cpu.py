@@ -1,5 +1,8 @@
-"""cpu scraper: /proc/stat per-CPU times, and /proc/cpuinfo for counts and frequency."""
+"""cpu scraper: /proc/stat per-CPU times; sysfs topology and cpufreq (or /proc/cpuinfo) for
+the optional counts and frequency."""
 from __future__ import annotations
+
+import glob
 
 from .procfs import parse_cpuinfo, parse_stat_cpus
 from .scraper import Scraper, to_ns
@@ -36,24 +39,50 @@ class CPUScraper(Scraper):
         self._prev = cpus
         if mb.enabled("system.cpu.logical.count"):
             mb.record("system.cpu.logical.count", ts, len(cpus))
-        if mb.any_enabled("system.cpu.physical.count", "system.cpu.frequency"):
+        if mb.enabled("system.cpu.physical.count"):
             try:
-                info = parse_cpuinfo(self.fs.read_proc("cpuinfo"))
-            except OSError as e:
-                errors.append(f"failed to read cpuinfo: {e}")
-                return
-            if mb.enabled("system.cpu.physical.count"):
-                cores = {(b.get("physical id", ""), b.get("core id", b.get("processor")))
-                         for b in info if "processor" in b}
-                mb.record("system.cpu.physical.count", ts, len(cores))
-            if mb.enabled("system.cpu.frequency"):
-                for b in info:
-                    if "cpu MHz" in b and "processor" in b:
-                        try:
-                            mb.record("system.cpu.frequency", ts, float(b["cpu MHz"]) * 1e6,
-                                      f"cpu{b['processor']}")
-                        except ValueError:
-                            errors.append(f"bad cpu MHz {b['cpu MHz']!r}")
+                mb.record("system.cpu.physical.count", ts, self.physical_count())
+            except (OSError, ValueError) as e:
+                errors.append(f"failed to count physical CPUs: {e}")
+        if mb.enabled("system.cpu.frequency"):
+            try:
+                for cpu, hz in self.frequencies(len(cpus)):
+                    mb.record("system.cpu.frequency", ts, hz, cpu)
+            except (OSError, ValueError) as e:
+                errors.append(f"failed to read CPU frequency: {e}")
+
+    def physical_count(self) -> int:
+        """Distinct core sibling lists in sysfs topology; /proc/cpuinfo (physical id, core id)
+        pairs where sysfs has none (the order gopsutil and psutil use)."""
+        for leaf in ("core_cpus_list", "thread_siblings_list"):
+            lists = set()
+            for path in glob.glob(self.fs.sys("devices/system/cpu/cpu[0-9]*/topology", leaf)):
+                try:
+                    lines = self.fs.read(path).splitlines()
+                except OSError:
+                    continue
+                if len(lines) == 1:
+                    lists.add(lines[0])
+            if lists:
+                return len(lists)
+        info = parse_cpuinfo(self.fs.read_proc("cpuinfo"))
+        return len({(b.get("physical id", ""), b.get("core id", "")) for b in info if "core id" in b})
+
+    def frequencies(self, ncpu: int) -> list[tuple[str, float]]:
+        """Current Hz per CPU: cpufreq's scaling_cur_freq (kHz) where the kernel has cpufreq,
+        else the "cpu MHz" of /proc/cpuinfo (virtual machines often lack cpufreq)."""
+        out = []
+        for i in range(ncpu):
+            try:
+                khz = self.fs.read(self.fs.sys(f"devices/system/cpu/cpu{i}/cpufreq/scaling_cur_freq"))
+            except OSError:
+                break
+            out.append((f"cpu{i}", int(khz.strip()) * 1000.0))
+        if len(out) == ncpu:
+            return out
+        return [(f"cpu{b['processor']}", float(b["cpu MHz"]) * 1e6)
+                for b in parse_cpuinfo(self.fs.read_proc("cpuinfo"))
+                if "cpu MHz" in b and "processor" in b]
 
     def _utilization(self, ts: int, cpus) -> None:
         # No point on the first scrape: utilization needs two readings (as upstream's ucal).
@@ -64,8 +93,7 @@ class CPUScraper(Scraper):
             if prev is None:
                 continue
             elapsed = busy_total(times) - busy_total(prev)
-            if elapsed <= 0:
-                continue
             for state, col in STATES:
-                self.mb.record("system.cpu.utilization", ts, (times[col] - prev[col]) / elapsed,
-                               cpu, state)
+                # No CPU time passed (two reads within one tick): zeros, as upstream's ucal.
+                value = (times[col] - prev[col]) / elapsed if elapsed > 0 else 0.0
+                self.mb.record("system.cpu.utilization", ts, value, cpu, state)

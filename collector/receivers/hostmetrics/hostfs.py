@@ -42,17 +42,25 @@ class HostFS:
         return self.path("sys", *parts)
 
     def read(self, path: str) -> str:
-        # Binary read + decode: /proc files are small, and text-mode buffering costs more
-        # than the read itself on hot per-process paths.
-        with open(path, "rb") as f:
-            return f.read().decode("utf-8", "replace")
+        return self.read_bytes(path).decode("utf-8", "replace")
 
     def read_proc(self, *parts: str) -> str:
         return self.read(self.proc(*parts))
 
     def read_bytes(self, path: str) -> bytes:
-        with open(path, "rb") as f:
-            return f.read()
+        # Raw os.read: a Python file object costs more than the read itself for the small
+        # /proc files read per process. procfs may return a file in several reads: loop to EOF.
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+        try:
+            chunks = []
+            while True:
+                chunk = os.read(fd, 65536)
+                if not chunk:
+                    break
+                chunks.append(chunk)
+            return b"".join(chunks)
+        finally:
+            os.close(fd)
 
     def listdir(self, path: str) -> list[str]:
         return os.listdir(path)

@@ -110,6 +110,10 @@ class MetricsBuilder:
         self._points = {}
         self._done.append(rm)
 
+    def discard(self) -> None:
+        """Forget points recorded since the last emit_for_resource (a resource that vanished)."""
+        self._points = {}
+
     def emit(self) -> list[ResourceMetrics]:
         self.emit_for_resource()
         out, self._done = self._done, []

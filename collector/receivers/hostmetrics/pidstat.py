@@ -32,11 +32,23 @@ def parse_pid_stat(text: str) -> PidStat:
         blkio_ticks=int(f[39]) if len(f) > 39 else 0)
 
 
-def parse_status(text: str) -> dict[str, str]:
+def parse_status(text: str, keys=None) -> dict[str, str]:
+    """/proc/<pid>/status as {key: value}; with keys, only those (found by str.find: the file
+    has ~55 lines and the scraper needs two or three of them on every process)."""
+    if keys is None:
+        out = {}
+        for line in text.splitlines():
+            k, _, v = line.partition(":")
+            out[k] = v.strip()
+        return out
     out = {}
-    for line in text.splitlines():
-        k, _, v = line.partition(":")
-        out[k] = v.strip()
+    text = "\n" + text
+    for key in keys:
+        i = text.find(f"\n{key}:")
+        if i >= 0:
+            start = i + len(key) + 2
+            end = text.find("\n", start)
+            out[key] = text[start:end if end >= 0 else len(text)].strip()
     return out
 
 

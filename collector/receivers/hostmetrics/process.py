@@ -28,6 +28,7 @@ class ProcessScraper(Scraper):
         self._inc = filterset.build(config.include.names, config.include.match_type)
         self._exc = filterset.build(config.exclude.names, config.exclude.match_type)
         self._res_on = config.resource_attribute_enabled()
+        self._status_keys = ["Uid", "SigQ", "voluntary_ctxt_switches", "nonvoluntary_ctxt_switches"]
         self._users: dict[int, str] | None = None
         # (pid, start ticks) -> (wall time, user, system, wait): a reused pid is a new process.
         self._prev_cpu: dict[tuple[int, int], tuple[float, float, float, float]] = {}
@@ -45,7 +46,7 @@ class ProcessScraper(Scraper):
         return super().scrape()
 
     def record(self, now: float, errors: list[str]) -> None:
-        fs, mb, cfg = self.fs, self.mb, self.config
+        fs, mb = self.fs, self.mb
         boot = fs.boot_time()
         ticks = fs.clock_ticks
         mem_total = ncpu = 0
@@ -59,7 +60,10 @@ class ProcessScraper(Scraper):
             try:
                 self._one(pid, pid_s, now, boot, ticks, mem_total, ncpu, errors, live)
             except _GONE:
-                continue
+                self.mb.discard()  # exited while being read: drop its half-recorded points
+            except (OSError, ValueError, IndexError) as e:
+                self.mb.discard()
+                errors.append(f"error reading process {pid}: {e}")
         for key in list(self._prev_cpu):
             if key not in live:
                 del self._prev_cpu[key]
@@ -107,7 +111,7 @@ class ProcessScraper(Scraper):
         if cfg.scrape_process_delay and now - create < cfg.scrape_process_delay:
             return
         try:
-            status = parse_status(fs.read(base + "/status"))
+            status = parse_status(fs.read(base + "/status"), self._status_keys)
         except _GONE:
             raise
         except OSError as e:
@@ -160,7 +164,8 @@ class ProcessScraper(Scraper):
         mb.record("process.memory.usage", ts, rss)
         mb.record("process.memory.virtual", ts, st.vsize)
         if mem_total:
-            mb.record("process.memory.utilization", ts, rss / mem_total)
+            # A percentage (0-100), as upstream records gopsutil's MemoryPercent despite unit "1".
+            mb.record("process.memory.utilization", ts, 100.0 * rss / mem_total)
         if mb.any_enabled("process.disk.io", "process.disk.operations"):
             try:
                 io = parse_io(fs.read(fs.proc(pid_s, "io")))
@@ -168,9 +173,9 @@ class ProcessScraper(Scraper):
                 mb.record("process.disk.io", ts, io.get("write_bytes", 0), "write")
                 mb.record("process.disk.operations", ts, io.get("syscr", 0), "read")
                 mb.record("process.disk.operations", ts, io.get("syscw", 0), "write")
-            except _GONE:
-                raise
             except OSError as e:
+                if isinstance(e, _GONE) and not os.path.exists(fs.proc(pid_s)):
+                    raise
                 if not cfg.muted("io"):
                     errors.append(f"error reading disk usage for process {name!r} (pid {pid}): {e}")
         mb.record("process.paging.faults", ts, st.majflt, "major")
@@ -186,9 +191,9 @@ class ProcessScraper(Scraper):
         if mb.enabled("process.open_file_descriptors"):
             try:
                 mb.record("process.open_file_descriptors", ts, len(fs.listdir(fs.proc(pid_s, "fd"))))
-            except _GONE:
-                raise
             except OSError as e:
+                if isinstance(e, _GONE) and not os.path.exists(fs.proc(pid_s)):
+                    raise
                 errors.append(f"error reading open file descriptor count for process {name!r} "
                               f"(pid {pid}): {e}")
         mb.record("process.uptime", ts, max(0.0, now - create))

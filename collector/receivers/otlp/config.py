@@ -8,7 +8,9 @@
             max_recv_msg_size_mib: 4
             max_concurrent_streams: 0    # 0: grpc's default
             tls: {cert_file: ..., key_file: ..., client_ca_file: ...}
-            keepalive: {...}             # accepted for compatibility; grpc's defaults apply
+            keepalive:                   # configgrpc's keys, mapped to grpc core channel args
+              server_parameters: {max_connection_idle, max_connection_age, max_connection_age_grace, time, timeout}
+              enforcement_policy: {min_time, permit_without_stream}
           http:
             endpoint: localhost:4318
             traces_url_path: /v1/traces
@@ -16,7 +18,7 @@
             logs_url_path: /v1/logs
             max_request_body_size: 20MiB
             tls: {...}
-            cors: {...}                  # accepted for compatibility; no CORS headers are sent
+            cors: {allowed_origins: [], allowed_headers: [], max_age: 0}
 
 Only the protocols listed are served, and at least one must be (as otelcol requires).
 """
@@ -27,7 +29,7 @@ from typing import Any
 
 from collector.config import ConfigError
 from collector.config.tls import TLSServerConfig
-from collector.config.types import ByteSize
+from collector.config.types import ByteSize, Duration
 
 
 class _Absent:
@@ -51,12 +53,55 @@ def _check_endpoint(key: str, endpoint: str) -> None:
 
 
 @dataclass
+class KeepaliveServerParameters:
+    """configgrpc's keepalive.server_parameters; zero leaves grpc's default."""
+
+    max_connection_idle: Duration = 0.0
+    max_connection_age: Duration = 0.0
+    max_connection_age_grace: Duration = 0.0
+    time: Duration = 0.0       # ping an idle client after this long
+    timeout: Duration = 0.0    # close if the ping is not answered within this
+
+
+@dataclass
+class KeepaliveEnforcementPolicy:
+    min_time: Duration = 0.0   # clients pinging more often than this are disconnected
+    permit_without_stream: bool = False
+
+
+@dataclass
+class KeepaliveConfig:
+    server_parameters: KeepaliveServerParameters | None = None
+    enforcement_policy: KeepaliveEnforcementPolicy | None = None
+
+    def grpc_options(self) -> list[tuple[str, int]]:
+        """The grpc core channel arguments these keys correspond to."""
+        ms = lambda seconds: int(seconds * 1000)  # noqa: E731
+        out = []
+        sp = self.server_parameters
+        if sp is not None:
+            for value, arg in ((sp.max_connection_idle, "grpc.max_connection_idle_ms"),
+                               (sp.max_connection_age, "grpc.max_connection_age_ms"),
+                               (sp.max_connection_age_grace, "grpc.max_connection_age_grace_ms"),
+                               (sp.time, "grpc.keepalive_time_ms"),
+                               (sp.timeout, "grpc.keepalive_timeout_ms")):
+                if value > 0:
+                    out.append((arg, ms(value)))
+        ep = self.enforcement_policy
+        if ep is not None:
+            if ep.min_time > 0:
+                out.append(("grpc.http2.min_ping_interval_without_data_ms", ms(ep.min_time)))
+            out.append(("grpc.keepalive_permit_without_calls", int(ep.permit_without_stream)))
+        return out
+
+
+@dataclass
 class GRPCConfig:
     endpoint: str = "localhost:4317"
     max_recv_msg_size_mib: int = 4        # largest request accepted, after decompression
     max_concurrent_streams: int = 0       # per connection; 0 leaves grpc's default
     tls: TLSServerConfig | None = None
-    keepalive: Any = None
+    keepalive: KeepaliveConfig | None = None
 
     def validate(self) -> None:
         _check_endpoint("endpoint", self.endpoint)
@@ -64,6 +109,18 @@ class GRPCConfig:
             raise ConfigError("max_recv_msg_size_mib", "must not be negative")
         if self.max_concurrent_streams < 0:
             raise ConfigError("max_concurrent_streams", "must not be negative")
+
+
+@dataclass
+class CORSConfig:
+    allowed_origins: list[str] = field(default_factory=list)  # "*", exact, or "https://*.example.com"
+    allowed_headers: list[str] = field(default_factory=list)  # besides Accept, Content-Type, X-Requested-With
+    max_age: int = 0                                          # seconds; 0 = no Access-Control-Max-Age
+
+    def validate(self) -> None:
+        for i, origin in enumerate(self.allowed_origins):
+            if origin.count("*") > 1:
+                raise ConfigError(f"allowed_origins[{i}]", "at most one '*' wildcard per origin")
 
 
 def _url_path(path: str) -> str:
@@ -79,7 +136,7 @@ class HTTPConfig:
     logs_url_path: str = "/v1/logs"
     max_request_body_size: ByteSize = ByteSize(20 * 1024 * 1024)  # 0 = the 20MiB default
     tls: TLSServerConfig | None = None
-    cors: Any = None
+    cors: CORSConfig | None = None
 
     def validate(self) -> None:
         _check_endpoint("endpoint", self.endpoint)

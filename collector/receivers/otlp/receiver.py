@@ -55,8 +55,7 @@ class OTLPReceiver(Component):
             self.shutdown(time.monotonic() + 1)
             raise
         for server in self._servers:
-            self._log.info("Starting %s server", "GRPC" if server.__class__.__name__.startswith("GRPC") else "HTTP",
-                           extra={"endpoint": server.endpoint})
+            self._log.info("Starting %s server", server.transport.upper(), extra={"endpoint": server.endpoint})
 
     def _grpc_server(self, signals, bad):
         from collector.otlp.grpc_server import GRPCServer, GRPCSettings
@@ -64,16 +63,21 @@ class OTLPReceiver(Component):
 
         cfg = self._config.protocols.grpc
         settings = GRPCSettings(endpoint=cfg.endpoint, max_recv_msg_size=(cfg.max_recv_msg_size_mib or 4) * 1024 * 1024,
-                                max_concurrent_streams=cfg.max_concurrent_streams, tls=ServerTLS.from_config(cfg.tls))
+                                max_concurrent_streams=cfg.max_concurrent_streams, tls=ServerTLS.from_config(cfg.tls),
+                                extra_options=cfg.keepalive.grpc_options() if cfg.keepalive else [])
         return GRPCServer(settings, self._handle, signals, self._log, bad)
 
     def _http_server(self, signals, bad):
+        from collector.otlp.cors import CORSPolicy
         from collector.otlp.http_server import HTTPServer, HTTPSettings
         from collector.otlp.listen import ServerTLS
 
         cfg = self._config.protocols.http
+        cors = None
+        if cfg.cors is not None and cfg.cors.allowed_origins:
+            cors = CORSPolicy.build(cfg.cors.allowed_origins, cfg.cors.allowed_headers, cfg.cors.max_age)
         settings = HTTPSettings(endpoint=cfg.endpoint, paths=cfg.paths(), max_request_body_size=cfg.body_limit(),
-                                tls=ServerTLS.from_config(cfg.tls))
+                                tls=ServerTLS.from_config(cfg.tls), cors=cors)
         return HTTPServer(settings, self._handle, signals, self._log, bad)
 
     def shutdown(self, deadline: float) -> None:
@@ -85,7 +89,7 @@ class OTLPReceiver(Component):
     @property
     def endpoints(self) -> dict[str, str]:
         """Bound addresses by transport ("grpc", "http"), e.g. when configured with port 0."""
-        return {("grpc" if s.__class__.__name__.startswith("GRPC") else "http"): s.endpoint for s in self._servers}
+        return {s.transport: s.endpoint for s in self._servers}
 
     # -- one request ---------------------------------------------------------------------------
     def _handle(self, signal: str, request, transport: str, peer: str | None):

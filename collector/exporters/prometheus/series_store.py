@@ -1,0 +1,278 @@
+"""The prometheus exporter's state: the latest value of every series, its rendered text line,
+and each family's rendered text, re-rendered only when one of its series changed.
+
+A scrape then costs one join of cached family texts: proportional to changes, not to scrapes
+(what kube-state-metrics does with its per-object cache).
+
+Semantics follow the collector's accumulator: gauges and cumulative sums replace the value;
+monotonic delta sums are added up; non-monotonic delta sums and delta histograms cannot be
+turned into cumulative series and are dropped (counted); series not updated for
+metric_expiration disappear. A point flagged NO_RECORDED_VALUE (OTLP's staleness marker) ends
+its series at once.
+"""
+from __future__ import annotations
+
+import threading
+import time
+
+from opentelemetry.proto.metrics.v1 import metrics_pb2
+
+from .naming import escape_help, escape_label_value, format_value, label_name, metric_name
+
+_CUMULATIVE = metrics_pb2.AGGREGATION_TEMPORALITY_CUMULATIVE
+_DELTA = metrics_pb2.AGGREGATION_TEMPORALITY_DELTA
+_NO_RECORDED_VALUE = metrics_pb2.DATA_POINT_FLAGS_NO_RECORDED_VALUE_MASK
+_RESOURCE_IDENTITY = ("service.name", "service.namespace", "service.instance.id")
+
+
+class _Series:
+    __slots__ = ("text", "value", "updated")
+
+    def __init__(self, text: str, value, updated: float):
+        self.text = text
+        self.value = value
+        self.updated = updated
+
+
+class _Family:
+    __slots__ = ("name", "type", "help", "series", "text", "dirty")
+
+    def __init__(self, name: str, type_: str, help_: str):
+        self.name = name
+        self.type = type_
+        self.help = help_
+        self.series: dict[str, _Series] = {}
+        self.text = ""
+        self.dirty = True
+
+    def render(self) -> str:
+        if self.dirty:
+            head = f"# HELP {self.name} {escape_help(self.help)}\n# TYPE {self.name} {self.type}\n"
+            self.text = head + "".join(self.series[k].text for k in sorted(self.series)) if self.series else ""
+            self.dirty = False
+        return self.text
+
+
+def _attr_value(v) -> str:
+    which = v.WhichOneof("value")
+    if which is None:
+        return ""
+    x = getattr(v, which)
+    if which == "bool_value":
+        return "true" if x else "false"
+    if which in ("array_value", "kvlist_value"):
+        return str(x)  # rare in metrics; any stable text will do
+    if which == "bytes_value":
+        return x.hex()
+    return str(x)
+
+
+def _labels_text(pairs: dict[str, str], extra: tuple | None = None) -> str:
+    items = sorted(pairs.items())
+    if extra:
+        items.append(extra)
+    if not items:
+        return ""
+    return "{" + ",".join(f'{k}="{escape_label_value(v)}"' for k, v in items) + "}"
+
+
+class SeriesStore:
+    def __init__(self, namespace: str = "", const_labels: dict | None = None,
+                 send_timestamps: bool = False, metric_expiration: float = 300.0,
+                 resource_to_telemetry: bool = False, add_suffixes: bool = True,
+                 clock=time.monotonic):
+        self.namespace = namespace
+        self.const_labels = {label_name(k): v for k, v in (const_labels or {}).items()}
+        self.send_timestamps = send_timestamps
+        self.expiration = metric_expiration
+        self.resource_to_telemetry = resource_to_telemetry
+        self.add_suffixes = add_suffixes
+        self.clock = clock
+        self._families: dict[str, _Family] = {}
+        self._lock = threading.Lock()
+        self._last_sweep = clock()
+        self.dropped = 0     # points that could not be exported (counted by the exporter)
+        self.series_count = 0
+
+    # -- ingest ---------------------------------------------------------------------------
+    def ingest(self, request) -> int:
+        """Apply one ExportMetricsServiceRequest; returns the number of points dropped."""
+        now = self.clock()
+        dropped = 0
+        with self._lock:
+            for rm in request.resource_metrics:
+                base = self._resource_labels(rm.resource.attributes, now)
+                for sm in rm.scope_metrics:
+                    labels = dict(base)
+                    if sm.scope.name:
+                        labels["otel_scope_name"] = sm.scope.name
+                        labels["otel_scope_version"] = sm.scope.version
+                    for m in sm.metrics:
+                        dropped += self._metric(m, labels, now)
+            self.dropped += dropped
+        return dropped
+
+    def _resource_labels(self, attributes, now: float) -> dict:
+        attrs = {kv.key: _attr_value(kv.value) for kv in attributes}
+        labels = dict(self.const_labels)
+        name = attrs.get("service.name")
+        if name:
+            ns = attrs.get("service.namespace")
+            labels["job"] = f"{ns}/{name}" if ns else name
+        if attrs.get("service.instance.id"):
+            labels["instance"] = attrs["service.instance.id"]
+        if self.resource_to_telemetry:
+            for k, v in attrs.items():
+                labels.setdefault(label_name(k), v)
+        extra = {label_name(k): v for k, v in attrs.items() if k not in _RESOURCE_IDENTITY}
+        if extra and ("job" in labels or "instance" in labels):
+            # target_info carries the resource attributes once, keyed by job/instance.
+            info = {k: labels[k] for k in ("job", "instance") if k in labels}
+            info.update(extra)
+            fam = self._family(self._prefixed("target_info"), "gauge", "Target metadata")
+            if fam is not None:
+                self._set(fam, _labels_text(info), 1.0, now, fam.name + _labels_text(info), 0)
+        return labels
+
+    def _prefixed(self, name: str) -> str:
+        return f"{self.namespace}_{name}" if self.namespace else name
+
+    def _family(self, name: str, type_: str, help_: str) -> _Family | None:
+        fam = self._families.get(name)
+        if fam is None:
+            fam = self._families[name] = _Family(name, type_, help_)
+        elif fam.type != type_:
+            return None  # two metrics map to one name with different types: keep the first
+        return fam
+
+    def _metric(self, m, base: dict, now: float) -> int:
+        kind = m.WhichOneof("data")
+        if kind == "gauge":
+            return self._numbers(m, m.gauge.data_points, "gauge", base, now, accumulate=False)
+        if kind == "sum":
+            s = m.sum
+            if s.aggregation_temporality == _DELTA and not s.is_monotonic:
+                return len(s.data_points)
+            if not s.is_monotonic:
+                return self._numbers(m, s.data_points, "gauge", base, now, accumulate=False)
+            return self._numbers(m, s.data_points, "counter", base, now,
+                                 accumulate=s.aggregation_temporality == _DELTA)
+        if kind == "histogram":
+            if m.histogram.aggregation_temporality != _CUMULATIVE:
+                return len(m.histogram.data_points)
+            return self._histograms(m, base, now)
+        if kind == "summary":
+            return self._summaries(m, base, now)
+        if kind == "exponential_histogram":
+            return len(m.exponential_histogram.data_points)  # no text-format equivalent
+        return 0
+
+    def _point_labels(self, base: dict, p) -> dict:
+        labels = dict(base)
+        for kv in p.attributes:
+            labels[label_name(kv.key)] = _attr_value(kv.value)
+        return labels
+
+    def _ts(self, p) -> str:
+        return f" {p.time_unix_nano // 1_000_000}" if self.send_timestamps and p.time_unix_nano else ""
+
+    def _numbers(self, m, points, type_: str, base: dict, now: float, accumulate: bool) -> int:
+        name = metric_name(m.name, m.unit, type_, self.namespace, self.add_suffixes)
+        fam = self._family(name, type_, m.description)
+        if fam is None:
+            return len(points)
+        for p in points:
+            key = _labels_text(self._point_labels(base, p))
+            if p.flags & _NO_RECORDED_VALUE:
+                self._remove(fam, key)
+                continue
+            v = float(p.as_double) if p.WhichOneof("value") == "as_double" else float(p.as_int)
+            if accumulate:
+                old = fam.series.get(key)
+                if old is not None:
+                    v += old.value
+            self._set(fam, key, v, now, None, p)
+        return 0
+
+    def _set(self, fam: _Family, key: str, value, now: float, text: str | None, p) -> None:
+        s = fam.series.get(key)
+        if s is not None and s.value == value and not self.send_timestamps:
+            s.updated = now  # unchanged: keep the rendered line and the family text
+            return
+        if text is None:
+            text = f"{fam.name}{key} {format_value(value)}{self._ts(p) if p else ''}\n"
+        elif not text.endswith("\n"):
+            text = f"{text} {format_value(value)}\n"
+        if s is None:
+            fam.series[key] = _Series(text, value, now)
+            self.series_count += 1
+        else:
+            s.text, s.value, s.updated = text, value, now
+        fam.dirty = True
+
+    def _remove(self, fam: _Family, key: str) -> None:
+        if fam.series.pop(key, None) is not None:
+            self.series_count -= 1
+            fam.dirty = True
+
+    def _histograms(self, m, base: dict, now: float) -> int:
+        name = metric_name(m.name, m.unit, "histogram", self.namespace, self.add_suffixes)
+        fam = self._family(name, "histogram", m.description)
+        if fam is None:
+            return len(m.histogram.data_points)
+        for p in m.histogram.data_points:
+            labels = self._point_labels(base, p)
+            key = _labels_text(labels)
+            if p.flags & _NO_RECORDED_VALUE:
+                self._remove(fam, key)
+                continue
+            value = (tuple(p.bucket_counts), tuple(p.explicit_bounds), p.sum, p.count)
+            ts = self._ts(p)
+            lines, cum = [], 0
+            for i, bound in enumerate(p.explicit_bounds):
+                cum += p.bucket_counts[i] if i < len(p.bucket_counts) else 0
+                lines.append(f"{name}_bucket{_labels_text(labels, ('le', format_value(bound)))} {format_value(cum)}{ts}\n")
+            lines.append(f"{name}_bucket{_labels_text(labels, ('le', '+Inf'))} {format_value(p.count)}{ts}\n")
+            lines.append(f"{name}_sum{key} {format_value(p.sum)}{ts}\n")
+            lines.append(f"{name}_count{key} {format_value(p.count)}{ts}\n")
+            self._set(fam, key, value, now, "".join(lines), p)
+        return 0
+
+    def _summaries(self, m, base: dict, now: float) -> int:
+        name = metric_name(m.name, m.unit, "summary", self.namespace, self.add_suffixes)
+        fam = self._family(name, "summary", m.description)
+        if fam is None:
+            return len(m.summary.data_points)
+        for p in m.summary.data_points:
+            labels = self._point_labels(base, p)
+            key = _labels_text(labels)
+            if p.flags & _NO_RECORDED_VALUE:
+                self._remove(fam, key)
+                continue
+            ts = self._ts(p)
+            lines = [f"{name}{_labels_text(labels, ('quantile', format_value(q.quantile)))} {format_value(q.value)}{ts}\n"
+                     for q in p.quantile_values]
+            lines.append(f"{name}_sum{key} {format_value(p.sum)}{ts}\n")
+            lines.append(f"{name}_count{key} {format_value(p.count)}{ts}\n")
+            value = (tuple((q.quantile, q.value) for q in p.quantile_values), p.sum, p.count)
+            self._set(fam, key, value, now, "".join(lines), p)
+        return 0
+
+    # -- scrape ---------------------------------------------------------------------------
+    def render(self) -> str:
+        with self._lock:
+            now = self.clock()
+            if self.expiration > 0 and now - self._last_sweep >= min(5.0, self.expiration / 2):
+                self._expire(now)
+            return "".join(self._families[n].render() for n in sorted(self._families))
+
+    def _expire(self, now: float) -> None:
+        self._last_sweep = now
+        cutoff = now - self.expiration
+        for name in list(self._families):
+            fam = self._families[name]
+            stale = [k for k, s in fam.series.items() if s.updated < cutoff]
+            for k in stale:
+                self._remove(fam, k)
+            if not fam.series:
+                del self._families[name]

@@ -1,0 +1,126 @@
+"""kube_pod_* families (kube-state-metrics pod.go, STABLE ones)."""
+from __future__ import annotations
+
+from .common import (Context, Row, allowed, bool_value, family, meta_of, owner_rows, quantity_value,
+                     sanitize,
+                     resource_unit, ts)
+
+POD_PHASES = ("Pending", "Succeeded", "Failed", "Unknown", "Running")
+
+INFO = family("kube_pod_info", "Information about pod.")
+START = family("kube_pod_start_time", "Start time in unix timestamp for a pod.")
+COMPLETION = family("kube_pod_completion_time", "Completion time in unix timestamp for a pod.")
+OWNER = family("kube_pod_owner", "Information about the Pod's owner.")
+LABELS = family("kube_pod_labels", "Kubernetes labels converted to Prometheus labels.")
+ANNOTATIONS = family("kube_pod_annotations", "Kubernetes annotations converted to Prometheus labels.")
+CREATED = family("kube_pod_created", "Unix creation timestamp")
+RESTART_POLICY = family("kube_pod_restart_policy", "Describes the restart policy in use by this pod.")
+PHASE = family("kube_pod_status_phase", "The pods current phase.")
+READY = family("kube_pod_status_ready", "Describes whether the pod is ready to serve requests.")
+SCHEDULED = family("kube_pod_status_scheduled", "Describes the status of the scheduling process for the pod.")
+C_INFO = family("kube_pod_container_info", "Information about a container in a pod.")
+C_WAITING = family("kube_pod_container_status_waiting", "Describes whether the container is currently in waiting state.")
+C_WAITING_REASON = family("kube_pod_container_status_waiting_reason", "Describes the reason the container is currently in waiting state.")
+C_RUNNING = family("kube_pod_container_status_running", "Describes whether the container is currently in running state.")
+C_TERMINATED = family("kube_pod_container_status_terminated", "Describes whether the container is currently in terminated state.")
+C_TERMINATED_REASON = family("kube_pod_container_status_terminated_reason", "Describes the reason the container is currently in terminated state.")
+C_LAST_TERMINATED_REASON = family("kube_pod_container_status_last_terminated_reason", "Describes the last reason the container was in terminated state.")
+C_READY = family("kube_pod_container_status_ready", "Describes whether the containers readiness check succeeded.")
+C_RESTARTS = family("kube_pod_container_status_restarts_total", "The number of container restarts per container.", "counter")
+C_REQUESTS = family("kube_pod_container_resource_requests", "The number of requested request resource by a container. It is recommended to use the kube_pod_resource_requests metric exposed by kube-scheduler instead, as it is more precise.")
+C_LIMITS = family("kube_pod_container_resource_limits", "The number of requested limit resource by a container. It is recommended to use the kube_pod_resource_limits metric exposed by kube-scheduler instead, as it is more precise.")
+PVC_INFO = family("kube_pod_spec_volumes_persistentvolumeclaims_info", "Information about persistentvolumeclaim volumes in a pod.")
+PVC_READONLY = family("kube_pod_spec_volumes_persistentvolumeclaims_readonly", "Describes whether a persistentvolumeclaim is mounted read only.")
+
+
+def _condition(status: dict, ctype: str) -> str | None:
+    for c in status.get("conditions") or []:
+        if isinstance(c, dict) and c.get("type") == ctype:
+            return c.get("status")
+    return None
+
+
+def pod_rows(obj: dict, ctx: Context) -> list[Row]:
+    md, spec, status = meta_of(obj), obj.get("spec") or {}, obj.get("status") or {}
+    base = (("namespace", md.get("namespace", "")), ("pod", md.get("name", "")), ("uid", md.get("uid", "")))
+    owners = [o for o in md.get("ownerReferences") or [] if isinstance(o, dict)]
+    created_by = next((o for o in owners if o.get("controller")), owners[0] if owners else {})
+    rows = [Row(INFO, base + (("host_ip", status.get("hostIP", "")), ("pod_ip", status.get("podIP", "")),
+                              ("node", spec.get("nodeName", "")),
+                              ("created_by_kind", created_by.get("kind", "<none>")),
+                              ("created_by_name", created_by.get("name", "<none>")),
+                              ("priority_class", spec.get("priorityClassName", "")),
+                              ("host_network", "true" if spec.get("hostNetwork") else "false")), 1.0)]
+    rows += owner_rows(OWNER, base, md)
+    rows.append(Row(LABELS, base + allowed(md.get("labels"), ctx.labels_allowlist.get("pods"), "label_"), 1.0))
+    if ctx.annotations_allowlist.get("pods"):
+        rows.append(Row(ANNOTATIONS, base + allowed(md.get("annotations"), ctx.annotations_allowlist.get("pods"),
+                                                    "annotation_"), 1.0))
+    created = ts(md.get("creationTimestamp"))
+    if created is not None:
+        rows.append(Row(CREATED, base, created))
+    started = ts(status.get("startTime"))
+    if started is not None:
+        rows.append(Row(START, base, started))
+    if spec.get("restartPolicy"):
+        rows.append(Row(RESTART_POLICY, base + (("type", spec["restartPolicy"]),), 1.0))
+    phase = status.get("phase")
+    if phase:
+        rows += [Row(PHASE, base + (("phase", p),), bool_value(p == phase)) for p in POD_PHASES]
+    for fam, ctype in ((READY, "Ready"), (SCHEDULED, "PodScheduled")):
+        st = _condition(status, ctype)
+        if st is not None:
+            rows += [Row(fam, base + (("condition", label),), bool_value(st == value))
+                     for label, value in (("true", "True"), ("false", "False"), ("unknown", "Unknown"))]
+    statuses = [cs for cs in status.get("containerStatuses") or [] if isinstance(cs, dict)]
+    finished = [ts(((cs.get("state") or {}).get("terminated") or {}).get("finishedAt")) for cs in statuses]
+    if statuses and all(f is not None for f in finished):
+        rows.append(Row(COMPLETION, base, max(finished)))
+    for cs in statuses:
+        rows += _container_status_rows(base, cs)
+    for c in spec.get("containers") or []:
+        if isinstance(c, dict):
+            rows += _container_resource_rows(base, c, spec.get("nodeName", ""))
+    for v in spec.get("volumes") or []:
+        claim = (v or {}).get("persistentVolumeClaim") if isinstance(v, dict) else None
+        if claim:
+            labels = base + (("volume", v.get("name", "")), ("persistentvolumeclaim", claim.get("claimName", "")))
+            rows.append(Row(PVC_INFO, labels, 1.0))
+            rows.append(Row(PVC_READONLY, labels, bool_value(claim.get("readOnly"))))
+    return rows
+
+
+def _container_status_rows(base: tuple, cs: dict) -> list[Row]:
+    c = base + (("container", cs.get("name", "")),)
+    state = cs.get("state") or {}
+    rows = [Row(C_INFO, c + (("image_spec", cs.get("image", "")), ("image", cs.get("image", "")),
+                             ("image_id", cs.get("imageID", "")), ("container_id", cs.get("containerID", ""))), 1.0),
+            Row(C_WAITING, c, bool_value("waiting" in state)),
+            Row(C_RUNNING, c, bool_value("running" in state)),
+            Row(C_TERMINATED, c, bool_value("terminated" in state)),
+            Row(C_READY, c, bool_value(cs.get("ready"))),
+            Row(C_RESTARTS, c, float(cs.get("restartCount") or 0))]
+    reason = (state.get("waiting") or {}).get("reason")
+    if reason:
+        rows.append(Row(C_WAITING_REASON, c + (("reason", reason),), 1.0))
+    reason = (state.get("terminated") or {}).get("reason")
+    if reason:
+        rows.append(Row(C_TERMINATED_REASON, c + (("reason", reason),), 1.0))
+    reason = (((cs.get("lastState") or {}).get("terminated")) or {}).get("reason")
+    if reason:
+        rows.append(Row(C_LAST_TERMINATED_REASON, c + (("reason", reason),), 1.0))
+    return rows
+
+
+def _container_resource_rows(base: tuple, c: dict, node: str) -> list[Row]:
+    rows = []
+    resources = c.get("resources") or {}
+    for fam, key in ((C_REQUESTS, "requests"), (C_LIMITS, "limits")):
+        for res in sorted(resources.get(key) or {}):
+            v = quantity_value(res, resources[key][res])
+            if v is None:
+                continue  # unreadable quantity: skipped (the receiver counts bad objects)
+            unit, _ = resource_unit(res)
+            rows.append(Row(fam, base + (("container", c.get("name", "")), ("node", node),
+                                         ("resource", sanitize(res)), ("unit", unit)), v))
+    return rows

@@ -1,0 +1,94 @@
+"""prometheus receiver config: otelcol-contrib's prometheusreceiver, whose `config` is a
+Prometheus scrape configuration. We support static targets (the subset our cluster role needs);
+any other Prometheus key is reported as unknown rather than silently ignored."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+from collector.config import ConfigError, Duration
+
+
+@dataclass
+class GlobalConfig:
+    scrape_interval: Duration = Duration(60.0)
+    scrape_timeout: Duration = Duration(10.0)
+    external_labels: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class StaticConfig:
+    targets: list[str] = field(default_factory=list)
+    labels: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class TLSConfig:
+    ca_file: str = ""
+    cert_file: str = ""
+    key_file: str = ""
+    server_name: str = ""
+    insecure_skip_verify: bool = False
+
+
+@dataclass
+class ScrapeConfig:
+    job_name: str = ""
+    scrape_interval: Duration | None = None   # None: global.scrape_interval
+    scrape_timeout: Duration | None = None    # None: global.scrape_timeout
+    metrics_path: str = "/metrics"
+    scheme: Literal["http", "https"] = "http"
+    params: dict[str, list[str]] = field(default_factory=dict)
+    honor_labels: bool = False
+    honor_timestamps: bool = True
+    bearer_token_file: str = ""
+    tls_config: TLSConfig = field(default_factory=TLSConfig)
+    static_configs: list[StaticConfig] = field(default_factory=list)
+    # Largest accepted scrape body; bigger answers fail the scrape (a bounded read).
+    body_size_limit: int = 0
+    sample_limit: int = 0
+
+    def validate(self) -> None:
+        if not self.job_name:
+            raise ConfigError("job_name", "must be set")
+        for sc in self.static_configs:
+            for t in sc.targets:
+                host, sep, port = t.rpartition(":")
+                if not sep or not host or not port.isdigit():
+                    raise ConfigError("static_configs", f"target {t!r} must be host:port")
+
+
+@dataclass
+class PrometheusConfig:
+    global_: GlobalConfig = field(default_factory=GlobalConfig, metadata={"key": "global"})
+    scrape_configs: list[ScrapeConfig] = field(default_factory=list)
+
+
+@dataclass
+class Config:
+    config: PrometheusConfig = field(default_factory=PrometheusConfig)
+    # Drop type and unit suffixes (_total, _seconds...) from metric names.
+    trim_metric_suffixes: bool = False
+    use_start_time_metric: bool = False
+    start_time_metric_regex: str = ""
+
+    def timing(self, s: ScrapeConfig) -> tuple[float, float]:
+        """(interval, timeout) as Prometheus resolves them: an unset job timeout is the global
+        one, capped at the job's interval."""
+        g = self.config.global_
+        interval = s.scrape_interval or g.scrape_interval
+        timeout = s.scrape_timeout or min(g.scrape_timeout, interval)
+        return interval, timeout
+
+    def validate(self) -> None:
+        if not self.config.scrape_configs:
+            raise ConfigError("config.scrape_configs", "at least one scrape config is required")
+        names = [s.job_name for s in self.config.scrape_configs]
+        dup = {n for n in names if names.count(n) > 1}
+        if dup:
+            raise ConfigError("config.scrape_configs", f"duplicate job_name {sorted(dup)[0]!r}")
+        for i, s in enumerate(self.config.scrape_configs):
+            interval, timeout = self.timing(s)
+            if timeout > interval:
+                raise ConfigError(f"config.scrape_configs[{i}].scrape_timeout",
+                                  "must not be greater than scrape_interval")

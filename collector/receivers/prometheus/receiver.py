@@ -1,0 +1,142 @@
+"""prometheus receiver: scrapes static targets every scrape_interval and emits each scrape as one
+metrics request (convert.py). One thread per target, so a slow target delays only itself."""
+from __future__ import annotations
+
+import gzip
+import random
+import ssl
+import threading
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+
+from collector.component import Component, Payload, PermanentError, Refused
+from collector.pdata import count_items, new_request
+
+from .config import Config, ScrapeConfig
+from .convert import StartTimes, convert, scrape_metrics
+
+ACCEPT = "text/plain;version=0.0.4;q=0.9,*/*;q=0.1"
+DEFAULT_BODY_LIMIT = 64 * 1024 * 1024  # bounded read even when body_size_limit is 0
+
+
+class Target:
+    def __init__(self, job: ScrapeConfig, address: str, labels: dict, interval: float, timeout: float):
+        self.job = job
+        self.address = address
+        self.labels = labels
+        self.interval = interval
+        self.timeout = timeout
+        query = urllib.parse.urlencode([(k, v) for k, vs in job.params.items() for v in vs])
+        self.url = f"{job.scheme}://{address}{job.metrics_path}" + (f"?{query}" if query else "")
+        self.last_error = ""
+        self.scrapes = 0
+
+
+class PrometheusReceiver(Component):
+    def __init__(self, settings, config: Config, consumers: dict):
+        self.settings = settings
+        self.config = config
+        self.consumer = consumers["metrics"]
+        self.log = settings.logger
+        self.telemetry = settings.telemetry
+        self.starts = StartTimes()
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+        self.targets: list[Target] = []
+        g = config.config.global_
+        for job in config.config.scrape_configs:
+            for sc in job.static_configs:
+                for address in sc.targets:
+                    labels = {**g.external_labels, **sc.labels}
+                    self.targets.append(Target(job, address, labels, *config.timing(job)))
+        self._failed = self.telemetry.counter("skuber_prometheus_scrape_failures",
+                                              "Scrapes that failed, by job.", ("job",))
+
+    def start(self, host) -> None:
+        self._stop.clear()
+        for t in self.targets:
+            th = threading.Thread(target=self._loop, args=(t,), daemon=True,
+                                  name=f"scrape-{t.job.job_name}-{t.address}")
+            th.start()
+            self._threads.append(th)
+
+    def shutdown(self, deadline: float) -> None:
+        self._stop.set()
+        for th in self._threads:
+            th.join(max(0.1, deadline - time.monotonic()))
+        self._threads = []
+
+    def _loop(self, t: Target) -> None:
+        # Spread targets over the interval as Prometheus does, rather than scraping all at once.
+        if self._stop.wait(random.random() * min(t.interval, 1.0)):
+            return
+        while not self._stop.is_set():
+            started = time.monotonic()
+            try:
+                self.scrape_once(t)
+            except Exception:  # a converter bug must not end scraping of this target
+                self.log.exception("prometheus: scrape of %s failed unexpectedly", t.url)
+            if self._stop.wait(max(0.0, t.interval - (time.monotonic() - started))):
+                return
+
+    def _fetch(self, t: Target) -> str:
+        req = urllib.request.Request(t.url, headers={"Accept": ACCEPT, "Accept-Encoding": "gzip",
+                                                     "User-Agent": "skuber-collector",
+                                                     "X-Prometheus-Scrape-Timeout-Seconds": str(t.timeout)})
+        if t.job.bearer_token_file:
+            with open(t.job.bearer_token_file) as f:
+                req.add_header("Authorization", f"Bearer {f.read().strip()}")
+        ctx = None
+        if t.job.scheme == "https":
+            tls = t.job.tls_config
+            ctx = ssl.create_default_context(cafile=tls.ca_file or None)
+            if tls.cert_file:
+                ctx.load_cert_chain(tls.cert_file, tls.key_file or None)
+            if tls.insecure_skip_verify:
+                ctx.check_hostname = False
+                ctx.verify_mode = ssl.CERT_NONE
+        limit = t.job.body_size_limit or DEFAULT_BODY_LIMIT
+        with urllib.request.urlopen(req, timeout=t.timeout, context=ctx) as resp:
+            body = resp.read(limit + 1)
+            if len(body) > limit:
+                raise ValueError(f"body larger than body_size_limit ({limit} bytes)")
+            if resp.headers.get("Content-Encoding") == "gzip":
+                body = gzip.decompress(body)
+        return body.decode("utf-8", errors="replace")
+
+    def scrape_once(self, t: Target) -> None:
+        now_ns = time.time_ns()
+        t0 = time.monotonic()
+        request = new_request("metrics")
+        job, instance, scheme = t.job.job_name, t.address, t.job.scheme
+        samples, up = 0, False
+        try:
+            text = self._fetch(t)
+            samples = convert(text, request, job, instance, scheme, now_ns, self.starts, t.labels,
+                              t.job.honor_timestamps, self.config.trim_metric_suffixes,
+                              self.settings.build_info.version)
+            if t.job.sample_limit and samples > t.job.sample_limit:
+                raise ValueError(f"{samples} samples exceed sample_limit {t.job.sample_limit}")
+            up = True
+            t.last_error = ""
+        except (OSError, ValueError, urllib.error.URLError) as e:
+            # Unreachable target, timeout, bad body: Prometheus reports up 0 and keeps going.
+            del request.resource_metrics[:]
+            samples = 0
+            t.last_error = str(e)
+            self._failed.labels(job=job).inc()
+            self.log.warning("prometheus: scrape of %s failed: %s", t.url, e)
+        scrape_metrics(request, job, instance, scheme, now_ns, up, time.monotonic() - t0, samples,
+                       self.settings.build_info.version)
+        t.scrapes += 1
+        n = count_items("metrics", request)
+        try:
+            self.consumer.consume(Payload("metrics", request))
+        except (Refused, PermanentError) as e:
+            self.telemetry.receiver_refused("metrics", n, "http")
+            self.telemetry.dropped("metrics", n, "refused")
+            self.log.warning("prometheus: scrape of %s refused downstream: %s", t.url, e)
+            return
+        self.telemetry.receiver_accepted("metrics", n, "http")

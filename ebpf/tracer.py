@@ -1,0 +1,148 @@
+"""Runs the compiled BPF program: polls its ring buffers on a thread, hands decoded events to
+handlers, and gives user space's decisions (which pids to trace) back to the kernel.
+
+BCC objects are not thread-safe; only the poll thread touches ring buffers, and map reads or
+writes from other threads go through `self.lock`.
+"""
+from __future__ import annotations
+
+import ctypes
+import logging
+import os
+import threading
+import time
+from typing import Callable
+
+from . import bpf_program, headers
+
+log = logging.getLogger(__name__)
+
+TRACK_AUTO, TRACK_ON, TRACK_OFF = 1, 2, 3
+DROP_TCP_RING, DROP_HTTP_RING, DROP_PID_TABLE = 0, 1, 2
+
+
+class BpfTracer:
+    def __init__(self, opts: bpf_program.ProgramOptions, header_search: list[str],
+                 headers_cache_dir: str, on_tcp: Callable, on_http: Callable | None = None,
+                 logger: logging.Logger | None = None) -> None:
+        self.opts = opts
+        self.header_search = header_search
+        self.headers_cache_dir = headers_cache_dir
+        self.on_tcp = on_tcp
+        self.on_http = on_http
+        self.log = logger or log
+        self.bpf = None
+        self.features: bpf_program.Features | None = None
+        self.tree: headers.HeaderTree | None = None
+        self.lock = threading.RLock()  # handlers called under it may update maps
+        self.handler_errors = 0
+        self.poll_interval = 0.05  # seconds between ring buffer drains
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def load(self) -> None:
+        """Compiles and attaches; raises bpf_program.ApmUnavailable with the fix in the message."""
+        bpf_program.check_prerequisites()
+        tracefs = bpf_program.ensure_tracefs()
+        if tracefs is None:
+            raise bpf_program.ApmUnavailable(
+                "tracefs is not mounted and cannot be mounted (needs CAP_SYS_ADMIN); mount "
+                "/sys/kernel/debug or /sys/kernel/tracing into the apm agent pod, or disable the "
+                "agent with apmAgent.enabled=false")
+        self.features = f = bpf_program.probe_features(tracefs)
+        if not f.tracepoints:
+            raise bpf_program.ApmUnavailable(
+                "the kernel has no sock:inet_sock_set_state tracepoint (needs Linux >= 4.16); "
+                "disable the agent with apmAgent.enabled=false")
+        if self.opts.http and not f.syscall_tracepoints:
+            self.opts.http = False
+        trees = headers.candidate_trees(cache_dir=self.headers_cache_dir,
+                                        generic_search=self.header_search)
+        source = bpf_program.build_source(self.opts)
+        self.bpf, self.tree = bpf_program.compile_program(
+            source, bpf_program.build_cflags(self.opts, f), trees)
+        degraded = f.degraded() + ([] if self.opts.http else ["HTTP capture off"])
+        self.log.info("apm: eBPF tracer loaded; degraded features: %s",
+                      "; ".join(degraded) if degraded else "none")
+        self.set_pid(os.getpid(), TRACK_OFF)  # never trace ourselves
+        self.bpf["tcp_events"].open_ring_buffer(self._tcp_cb)
+        if self.opts.http and self.on_http:
+            self.bpf["http_events"].open_ring_buffer(self._http_cb)
+
+    def _tcp_cb(self, _ctx, data, _size) -> int:
+        try:
+            self.on_tcp(self.bpf["tcp_events"].event(data))
+        except Exception:  # a handler bug must not kill the poll thread; counted
+            self.handler_errors += 1
+            if self.handler_errors <= 3:
+                self.log.exception("apm: tcp event handler failed")
+        return 0
+
+    def _http_cb(self, _ctx, data, size) -> int:
+        try:
+            self.on_http(self.bpf["http_events"].event(data), size)
+        except Exception:
+            self.handler_errors += 1
+            if self.handler_errors <= 3:
+                self.log.exception("apm: http event handler failed")
+        return 0
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="apm-bpf-poll", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        # The kernel side submits with BPF_RB_NO_WAKEUP (one wakeup per event would cost more
+        # than the event), so we consume on a short timer instead of blocking in epoll.
+        while not self._stop.wait(self.poll_interval):
+            try:
+                with self.lock:
+                    self.bpf.ring_buffer_consume()
+            except Exception:
+                self.handler_errors += 1
+
+    def poll_now(self) -> None:
+        """Drains pending events on the caller's thread (tests; final flush at shutdown)."""
+        with self.lock:
+            self.bpf.ring_buffer_consume()
+
+    def set_pid(self, pid: int, state: int) -> None:
+        if self.bpf is None or pid <= 0:
+            return
+        table = self.bpf["tracked_pids"]
+        with self.lock:
+            try:
+                table[table.Key(pid)] = table.Leaf(state)
+            except Exception:  # table full: the kernel side counts it as well
+                pass
+
+    def live_sockets(self) -> dict[int, tuple[int, int, int, int]]:
+        """sk -> (pid, sent, recv, retrans) for every tracked socket (live byte counts)."""
+        out = {}
+        with self.lock:
+            for k, v in self.bpf["socks"].items():
+                out[k.value] = (v.pid, v.sent, v.recv, v.retrans)
+        return out
+
+    def drops(self) -> dict[int, int]:
+        with self.lock:
+            return {k.value: v.value for k, v in self.bpf["drops"].items()}
+
+    def table(self, name: str):
+        return self.bpf[name]
+
+    def stop(self, timeout: float = 2.0) -> None:
+        self._stop.set()
+        if self._thread:
+            self._thread.join(timeout)
+        if self.bpf is not None:
+            with self.lock:
+                try:
+                    self.bpf.cleanup()
+                except Exception:
+                    pass
+            self.bpf = None
+
+
+def conn_key(pid: int, fd: int) -> ctypes.c_uint64:
+    return ctypes.c_uint64((pid << 32) | (fd & 0xFFFFFFFF))

@@ -1,0 +1,186 @@
+"""Acknowledged delivery: commit after ack, re-read after a failed delivery, bounded in flight."""
+import time
+
+from collector.testing import wait_until
+
+from .harness import Host, RecordingConsumer, make_receiver, stop
+from .test_rotation import OP, expect, lines, pod_file, write
+
+FAST_RETRY = {"retry_on_failure": {"initial_interval": "20ms", "max_interval": "100ms"}}
+
+
+def start(tmp_path, c, storage=True, raw=None, **kw):
+    host = Host(tmp_path / "state" if storage else None)
+    cfg = {"include": [str(tmp_path / "pods/*/*/*.log")], "start_at": "beginning", "operators": OP, **FAST_RETRY}
+    cfg.update(raw or {})
+    return host, make_receiver(c, host, cfg, **kw)
+
+
+def test_clean_restart_repeats_nothing_and_loses_nothing(tmp_path):
+    f = pod_file(tmp_path)
+    write(f, 0, 100)
+    c1 = RecordingConsumer()
+    host, r = start(tmp_path, c1)
+    assert wait_until(lambda: c1.count() >= 100)
+    stop(r)
+    host.close()
+    write(f, 100, 150)
+    c2 = RecordingConsumer()
+    host, r = start(tmp_path, c2, raw={"start_at": "end"})
+    try:
+        assert expect(c2, 50) == lines(100, 150)
+        assert sorted(c1.bodies() + c2.bodies(), key=lambda b: int(b.split()[1])) == lines(0, 150)
+    finally:
+        stop(r)
+        host.close()
+
+
+def test_unacknowledged_data_is_sent_again_after_restart(tmp_path):
+    f = pod_file(tmp_path)
+    write(f, 0, 30)
+    c1 = RecordingConsumer("hold")
+    host, r = start(tmp_path, c1)
+    assert wait_until(lambda: c1.count() >= 30)
+    r.shutdown(time.monotonic() + 0.2)  # acks never came: nothing may be committed
+    host.close()
+    c2 = RecordingConsumer()
+    host, r = start(tmp_path, c2)
+    try:
+        assert expect(c2, 30) == lines(0, 30)
+    finally:
+        stop(r)
+        host.close()
+
+
+def test_acks_after_shutdown_still_commit(tmp_path):
+    f = pod_file(tmp_path)
+    write(f, 0, 20)
+    c1 = RecordingConsumer("hold")
+    host, r = start(tmp_path, c1)
+    assert wait_until(lambda: c1.count() >= 20)
+    r.shutdown(time.monotonic() + 0.2)
+    c1.release(True)  # the exporter flushed during its own shutdown, after the receiver stopped
+    host.close()
+    write(f, 20, 25)
+    c2 = RecordingConsumer()
+    host, r = start(tmp_path, c2)
+    try:
+        assert expect(c2, 5) == lines(20, 25)
+    finally:
+        stop(r)
+        host.close()
+
+
+def test_failed_delivery_rereads_from_committed_offset(tmp_path):
+    f = pod_file(tmp_path)
+    write(f, 0, 40)
+    c = RecordingConsumer("hold")
+    host, r = start(tmp_path, c, read_chunk=1000)
+    try:
+        assert wait_until(lambda: len(c.held) >= 2)
+        c.release(True, 1)  # first batch delivered
+        c.release(False)    # the rest dropped downstream
+        c.mode = "ack"
+        assert wait_until(lambda: set(c.bodies(delivered=True)) >= set(lines(0, 40)), 10)
+        assert sorted(set(c.bodies(delivered=True)), key=lambda b: int(b.split()[1])) == lines(0, 40)
+        assert host.telemetry.value("skuber_filelog_rewinds_total", {"receiver": "filelog"}) >= 1
+        assert wait_until(lambda: r.readers and r.readers[0].committed == f.stat().st_size, 5)
+    finally:
+        stop(r)
+        host.close()
+
+
+def test_refused_batches_are_retried_without_loss_or_duplicates(tmp_path):
+    f = pod_file(tmp_path)
+    write(f, 0, 30)
+    c = RecordingConsumer(refuse_times=3)
+    host, r = start(tmp_path, c)
+    try:
+        assert expect(c, 30) == lines(0, 30)
+        assert c.refused == 3
+        assert host.telemetry.value("otelcol_receiver_refused_log_records_total",
+                                    {"receiver": "filelog", "transport": ""}) > 0
+    finally:
+        stop(r)
+        host.close()
+
+
+def test_unacknowledged_data_is_bounded(tmp_path):
+    f = pod_file(tmp_path)
+    write(f, 0, 2000)
+    c = RecordingConsumer("hold")
+    host, r = start(tmp_path, c, read_chunk=4096, max_inflight_batches=3)
+    try:
+        assert wait_until(lambda: len(c.payloads) >= 3)
+        time.sleep(0.3)
+        assert len(c.payloads) == 3  # reading stopped: the file is the buffer
+        deadline = time.monotonic() + 20
+        while c.count() < 2000 and time.monotonic() < deadline:
+            if not c.release():
+                time.sleep(0.005)
+        c.release()
+        assert expect(c, 2000) == lines(0, 2000)
+    finally:
+        stop(r)
+        host.close()
+
+
+def test_partial_sequence_is_never_split_by_a_restart(tmp_path):
+    f = pod_file(tmp_path)
+    write(f, 0, 5)
+    write(f, 5, 8, tag="P")  # an unfinished long line
+    c1 = RecordingConsumer()
+    host, r = start(tmp_path, c1)
+    assert expect(c1, 5) == lines(0, 5)
+    stop(r)
+    host.close()
+    write(f, 8, 9)
+    c2 = RecordingConsumer()
+    host, r = start(tmp_path, c2)
+    try:
+        assert expect(c2, 1) == ["line 5line 6line 7line 8"]
+    finally:
+        stop(r)
+        host.close()
+
+
+def test_missing_newline_at_eof_is_flushed_after_force_flush_period(tmp_path):
+    f = pod_file(tmp_path)
+    f.write_text("2023-06-22T10:27:25.813799277Z stdout F no newline")
+    c = RecordingConsumer()
+    host, r = start(tmp_path, c, raw={"force_flush_period": "100ms"})
+    try:
+        assert wait_until(lambda: c.count() >= 1, 5)
+        assert c.bodies() == ["no newline"]
+    finally:
+        stop(r)
+        host.close()
+
+
+def test_long_lines_are_split_not_dropped(tmp_path):
+    f = pod_file(tmp_path, "plain.log")
+    f.write_bytes(b"a" * 2500 + b"\nshort\n")
+    c = RecordingConsumer()
+    host = Host(None)
+    r = make_receiver(c, host, {"include": [str(f)], "start_at": "beginning", "max_log_size": 1000})
+    try:
+        assert wait_until(lambda: c.count() >= 4, 5)
+        assert c.bodies() == ["a" * 1000, "a" * 1000, "a" * 500, "short"]
+        assert c.records()[0][1].attributes[0].key == "log.file.name"
+    finally:
+        stop(r)
+
+
+def test_quiet_file_is_not_starved_by_a_busy_one(tmp_path):
+    busy = pod_file(tmp_path, "0.log", "busy")
+    write(busy, 0, 20000)
+    quiet = pod_file(tmp_path, "0.log", "quiet")
+    quiet.write_text("2023-06-22T10:27:25.813799277Z stdout F quiet line\n")
+    c = RecordingConsumer()
+    host, r = start(tmp_path, c, storage=False, read_chunk=16384)
+    try:
+        assert wait_until(lambda: c.count() >= 20001, 20)
+        order = c.bodies()
+        assert order.index("quiet line") < 1000
+    finally:
+        stop(r)
