@@ -25,7 +25,8 @@ RUN python3 -m venv /opt/skuber/venv
 #     --build-arg BUILD_CA_BUNDLE=/run/host-certs/ca-certificates.crt ...
 ARG BUILD_CA_BUNDLE=""
 COPY deploy/requirements.lock /tmp/requirements.lock
-RUN if [ -n "$BUILD_CA_BUNDLE" ]; then export PIP_CERT="$BUILD_CA_BUNDLE"; fi \
+# (this stage is discarded: the pip.conf never reaches the final image)
+RUN if [ -n "$BUILD_CA_BUNDLE" ]; then printf '[global]\ncert = %s\n' "$BUILD_CA_BUNDLE" > /etc/pip.conf; fi \
  && /opt/skuber/venv/bin/pip install --no-cache-dir --only-binary=:all: -r /tmp/requirements.lock
 COPY pyproject.toml README.md /src/
 COPY collector /src/collector

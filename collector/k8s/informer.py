@@ -19,6 +19,7 @@ import json
 import logging
 import random
 import threading
+import time
 import weakref
 from typing import Any, Callable
 
@@ -164,8 +165,15 @@ class Informer:
                     self._list()
                     need_list = False
                 self._delivered = False
+                began = time.monotonic()
                 self._watch()
-                failures = 0
+                if self._delivered or time.monotonic() - began >= 1.0:
+                    failures = 0
+                else:
+                    # an empty watch that ended at once (a misbehaving proxy?) must not spin
+                    failures += 1
+                    if failures > 1:
+                        self._stopped.wait(min(self.backoff_max, self.backoff_initial * 2 ** min(failures - 2, 10)))
             except _Gone:
                 need_list = True
                 self.stats.relists += 1

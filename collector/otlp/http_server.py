@@ -51,6 +51,10 @@ class _RequestHandler(http.server.BaseHTTPRequestHandler):
     sys_version = ""
     # Headers and body are two writes; with Nagle the second can wait for a delayed ACK (40 ms).
     disable_nagle_algorithm = True
+    # A garbled request line gets a real HTTP/1.0 status line, not an HTTP/0.9 bare HTML page.
+    default_request_version = "HTTP/1.0"
+    error_content_type = "text/plain"
+    error_message_format = "%(code)d %(message)s\n"
 
     def version_string(self) -> str:
         return self.server_version

@@ -113,7 +113,7 @@ def _measure_ksm(kubeconfig: str) -> dict:
               "scrape_max_ms": round(latencies[-1] * 1000, 1),
               "first_ingest_s": round(ingest_seconds[0], 2) if ingest_seconds else None,
               "steady_emission_s": round(steady_emit, 2),
-              "object_renders": rcv.cache.renders, "cache_mib": round(rcv.cache.size_bytes() / 2**20, 1),
+              "object_renders": rcv.cache.renders, "cache_mib": round(rcv.cache.size_bytes() / 2**20, 1), "exporter_renders": exp.store.renders,
               "rss_mib": round(rss / 2**20, 1), "rss_growth_mib": round((rss - rss0) / 2**20, 1)}
     rcv.shutdown(time.monotonic() + 5)
     exp.shutdown(time.monotonic() + 5)

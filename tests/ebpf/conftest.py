@@ -97,3 +97,13 @@ def series_for(store, metric, **match):
 def total(store, metric, **match):
     vals = series_for(store, metric, **match).values()
     return sum(v[0] if isinstance(v, tuple) else v for v in vals)
+
+
+def lost(receiver) -> dict:
+    """The receiver's lost-event counters by reason, for assertion messages."""
+    out = {}
+    for fam in receiver.telemetry.registry.collect():
+        for smp in fam.samples:
+            if smp.name == "skuber_apm_events_lost_total":
+                out[smp.labels["reason"]] = smp.value
+    return out

@@ -8,7 +8,7 @@ import pytest
 from collector.testing import free_port, wait_until
 from ebpf import http_metrics as hm
 
-from .conftest import run_workload, start_receiver, total, wait_file
+from .conftest import lost, run_workload, start_receiver, total, wait_file
 
 # status: (delay seconds, request count) over one keep-alive connection
 PLAN = {200: (0.0, 6), 404: (0.1, 3), 500: (0.2, 2)}
@@ -63,7 +63,7 @@ def test_keepalive_requests_are_counted_exactly_per_status(receiver, traffic, si
         got = total(receiver.store, metric, **{"service.name": svc, "http.response.status_code": code,
                                                "http.route": "/status/{code}", "http.request.method": "GET",
                                                "url.scheme": "http", "server.port": traffic["port"]})
-        assert got == n, (side, code, got)
+        assert got == n, (side, code, got, lost(receiver))
 
 
 @pytest.mark.parametrize("metric,svc", [(hm.SERVER_DURATION, "http-server"), (hm.CLIENT_DURATION, "http-client")])
@@ -108,3 +108,4 @@ def test_response_body_sizes_come_from_content_length(receiver, traffic):
     vals = series_for(receiver.store, hm.SERVER_RESP_SIZE, **{"service.name": "http-server"}).values()
     assert sum(v[0] for v in vals) == TOTAL
     assert sum(v[1] for v in vals) == 2 * TOTAL  # every body is "ok"
+

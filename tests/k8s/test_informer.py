@@ -260,3 +260,12 @@ def test_self_telemetry_counts_requests_events_and_relists(fake_api, api_client,
     assert get("skuber_k8s_informer_requests_total", {"resource": "v1/pods", "verb": "list"}) == 2
     assert get("skuber_k8s_informer_events_total", {"resource": "v1/pods", "type": "ADDED"}) == 1
     assert get("skuber_k8s_informer_relists_total", {"resource": "v1/pods"}) == 1
+
+
+def test_watch_that_ends_normally_is_resumed_without_relist(fake_api, api_client, informers):
+    inf, rec = make(api_client, informers, watch_timeout_seconds=1)
+    assert wait_until(lambda: inf.stats.watches >= 3, 6)  # server ends each watch after 1s
+    fake_api.create(objects.pod("late"))
+    assert wait_until(lambda: inf.get("default", "late") is not None, 5)
+    assert inf.stats.relists == 0 and inf.stats.errors == 0 and inf.stats.lists == 1
+    assert any("timeoutSeconds=1" in p and "allowWatchBookmarks=true" in p for _, p in fake_api.requests)

@@ -195,14 +195,29 @@ class GrpcTransport:
         self._ensure_channel(timeout)
         with self._lock:
             channel = self._channel
-        ready = self._grpc.channel_ready_future(channel)
+        if channel is None:
+            raise RetryableSendError("channel closed", problem="closed")
+        # Watch the connectivity state: READY is success, TRANSIENT_FAILURE is diagnosed at
+        # once (waiting out the whole timeout would delay the warning users look for).
+        grpc = self._grpc
+        settled = threading.Event()
+        state = []
+
+        def on_state(connectivity) -> None:
+            if connectivity in (grpc.ChannelConnectivity.READY, grpc.ChannelConnectivity.TRANSIENT_FAILURE,
+                                grpc.ChannelConnectivity.SHUTDOWN):
+                state.append(connectivity)
+                settled.set()
+
+        channel.subscribe(on_state, try_to_connect=True)
         try:
-            ready.result(timeout=timeout)
+            settled.wait(timeout)
+        finally:
+            channel.unsubscribe(on_state)
+        if state and state[-1] is grpc.ChannelConnectivity.READY:
             return
-        except (self._grpc.FutureTimeoutError, self._grpc.FutureCancelledError):
-            ready.cancel()
-            if self._channel is not channel:  # closed meanwhile (shutdown)
-                raise RetryableSendError("channel closed", problem="closed") from None
+        if state and state[-1] is grpc.ChannelConnectivity.SHUTDOWN:
+            raise RetryableSendError("channel closed", problem="closed")
         # Not ready: find out why in the terms people search for.
         ep = self.endpoint
         try:

@@ -2,8 +2,8 @@
 the Prometheus text format at http://<endpoint>/metrics."""
 from __future__ import annotations
 
-import gzip
 import ssl
+import zlib
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -43,23 +43,41 @@ class _Handler(BaseHTTPRequestHandler):
         if self.path.split("?", 1)[0] != "/metrics":
             self._send(404, b"not found\n", "text/plain; charset=utf-8")
             return
-        body = exporter.render()
         ctype = TEXT_CONTENT_TYPE
-        if exporter.config.enable_open_metrics and "application/openmetrics-text" in self.headers.get("Accept", ""):
-            body += "# EOF\n"
+        openmetrics = exporter.config.enable_open_metrics and \
+            "application/openmetrics-text" in self.headers.get("Accept", "")
+        if openmetrics:
             ctype = OPENMETRICS_CONTENT_TYPE
-        data = body.encode()
-        if "gzip" in self.headers.get("Accept-Encoding", ""):
-            self._send(200, gzip.compress(data, 1), ctype, {"Content-Encoding": "gzip"})
-        else:
-            self._send(200, data, ctype)
+        gz = zlib.compressobj(1, zlib.DEFLATED, 31) if "gzip" in self.headers.get("Accept-Encoding", "") else None
+        # Streamed family by family with chunked encoding: a 50 MB endpoint is never held whole.
+        self.send_response(200)
+        self.send_header("Content-Type", ctype)
+        self.send_header("Transfer-Encoding", "chunked")
+        if gz is not None:
+            self.send_header("Content-Encoding", "gzip")
+        self.end_headers()
+        try:
+            for text in exporter.families():
+                self._chunk(text.encode(), gz)
+            if openmetrics:
+                self._chunk(b"# EOF\n", gz)
+            if gz is not None:
+                self._raw_chunk(gz.flush())
+            self.wfile.write(b"0\r\n\r\n")
+        except (BrokenPipeError, ConnectionResetError):
+            self.close_connection = True  # the scraper went away (timeout): nothing to do
 
-    def _send(self, code: int, data: bytes, ctype: str, headers: dict | None = None) -> None:
+    def _chunk(self, data: bytes, gz) -> None:
+        self._raw_chunk(gz.compress(data) if gz is not None else data)
+
+    def _raw_chunk(self, data: bytes) -> None:
+        if data:
+            self.wfile.write(b"%x\r\n" % len(data) + data + b"\r\n")
+
+    def _send(self, code: int, data: bytes, ctype: str) -> None:
         self.send_response(code)
         self.send_header("Content-Type", ctype)
         self.send_header("Content-Length", str(len(data)))
-        for k, v in (headers or {}).items():
-            self.send_header(k, v)
         self.end_headers()
         self.wfile.write(data)
 
@@ -110,9 +128,12 @@ class PrometheusExporter(Component):
         self.telemetry.exporter_sent("metrics", n - dropped)
         payload.ack(True)
 
-    def render(self) -> str:
+    def families(self):
         self.scrapes += 1
-        return self.store.render()
+        return self.store.families_text()
+
+    def render(self) -> str:
+        return "".join(self.families())
 
     def shutdown(self, deadline: float) -> None:
         if self._httpd is not None:

@@ -13,6 +13,7 @@ from collector.extensions.k8s_leader_elector.gate import LeaderGate
 from collector.pdata import count_items, new_request
 
 from . import object_metrics as om
+from .api_pool import widen_connection_pool
 from .config import Config
 
 # (plural, group, version, cluster_scoped, builder name)
@@ -63,6 +64,7 @@ class K8sClusterReceiver(Component):
     def _start_work(self) -> None:
         from collector.k8s.informer import Informer
         namespaces = self.config.watched_namespaces()
+        widen_connection_pool(self._api_client, len(RESOURCES) * max(1, len(namespaces)) + 4)
         self._informers = []
         for plural, group, version, cluster_scoped, kind in RESOURCES:
             if cluster_scoped and namespaces:

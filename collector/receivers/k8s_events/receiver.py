@@ -14,6 +14,8 @@ import threading
 from collector.component import Component
 from collector.extensions.k8s_leader_elector.gate import LeaderGate
 
+from collector.receivers.k8s_cluster.api_pool import widen_connection_pool
+
 from .config import Config
 from .delivery import EventDelivery, rv_int
 from .mapping import event_time, slim_event
@@ -57,6 +59,7 @@ class K8sEventsReceiver(Component):
     def _start_work(self) -> None:
         from collector.k8s.informer import Informer
         self.start_time = datetime.datetime.now(datetime.timezone.utc)
+        widen_connection_pool(self._api_client, len(self.config.namespaces) + 4)
         self.delivery = EventDelivery(self.consumer, self._storage, self.telemetry, self.log,
                                       self.settings.build_info.version,
                                       self.config.max_pending_events, self.config.max_batch_size)

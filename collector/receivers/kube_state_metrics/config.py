@@ -25,10 +25,14 @@ class Config:
     metric_labels_allowlist: dict[str, list[str]] = field(default_factory=dict)
     # resource -> annotation keys exposed on kube_<resource>_annotations.
     metric_annotations_allowlist: dict[str, list[str]] = field(default_factory=dict)
+    # Objects per emitted request: bounds the memory one emission holds at a time.
+    objects_per_request: int = 500
 
     def validate(self) -> None:
         if self.collection_interval <= 0:
             raise ConfigError("collection_interval", "must be positive")
+        if self.objects_per_request <= 0:
+            raise ConfigError("objects_per_request", "must be positive")
         for key in ("resources",):
             for r in getattr(self, key):
                 if r not in RESOURCES:

@@ -10,6 +10,8 @@ import time
 from collector.component import Component, Payload, PermanentError, Refused
 from collector.pdata import count_items
 
+from collector.receivers.k8s_cluster.api_pool import widen_connection_pool
+
 from .config import Config
 from .families import RESOURCES
 from .families.common import Context
@@ -66,6 +68,8 @@ class KubeStateMetricsReceiver(Component):
         if self._api_client is None:
             from collector.k8s.client import make_api_client
             self._api_client = make_api_client(self.config.auth_type, context=self.config.context or None)
+        widen_connection_pool(self._api_client,
+                              len(self.config.selected_resources()) * max(1, len(self.config.namespaces)) + 4)
         for resource in self.config.selected_resources():
             plural, group, version, rows_fn, cluster_scoped = RESOURCES[resource]
             keep_ann = bool(self.config.metric_annotations_allowlist.get(resource))
@@ -139,19 +143,23 @@ class KubeStateMetricsReceiver(Component):
                 return
 
     def emit_once(self) -> None:
-        request = self.cache.snapshot()
-        n = count_items("metrics", request)
-        if not n:
+        sent = False
+        for request in self.cache.snapshot(self.config.objects_per_request):
+            n = count_items("metrics", request)
+            if not n:
+                continue
+            try:
+                self.consumer.consume(Payload("metrics", request))
+            except (Refused, PermanentError) as e:
+                # The next interval sends the full state again; this part is dropped (counted).
+                self.telemetry.receiver_refused("metrics", n)
+                self.telemetry.dropped("metrics", n, "refused")
+                self.log.warning("kube_state_metrics: emission refused: %s", e)
+                continue
+            self.telemetry.receiver_accepted("metrics", n)
+            sent = True
+        if not sent:
             return
-        try:
-            self.consumer.consume(Payload("metrics", request))
-        except (Refused, PermanentError) as e:
-            # The next interval sends the full state again; this one is dropped (counted).
-            self.telemetry.receiver_refused("metrics", n)
-            self.telemetry.dropped("metrics", n, "refused")
-            self.log.warning("kube_state_metrics: emission refused: %s", e)
-            return
-        self.telemetry.receiver_accepted("metrics", n)
         self.emissions += 1
         if self.first_emission_at is None:
             self.first_emission_at = time.monotonic()

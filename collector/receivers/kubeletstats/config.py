@@ -6,7 +6,8 @@ import socket
 from dataclasses import dataclass, field
 
 from ...config import ConfigError, Duration
-from .metadata import EXTRA_METADATA_LABELS, METRIC_GROUPS, METRICS, RESOURCE_ATTRIBUTES, DEFAULT_METRIC_GROUPS
+from .metadata import (DEFAULT_METRIC_GROUPS, EXTRA_METADATA_LABELS, METRIC_GROUPS, METRICS, NEEDS_NODE_CAPACITY,
+                       NEEDS_POD_SPECS, RESOURCE_ATTRIBUTES)
 
 AUTH_TYPES = ("none", "tls", "serviceAccount", "kubeConfig")
 
@@ -74,6 +75,9 @@ class Config:
         for name in self.metrics:
             if name not in METRICS:
                 raise ConfigError(f"metrics.{name}", "unknown metric")
+        if self.needs_node_capacity() and (self.k8s_api_config is None or not self.node):
+            raise ConfigError("k8s_api_config", "the *.node.utilization metrics need k8s_api_config and node "
+                                                "(the node's capacity comes from the API server)")
         for name in self.resource_attributes:
             if name not in RESOURCE_ATTRIBUTES:
                 raise ConfigError(f"resource_attributes.{name}", "unknown resource attribute")
@@ -85,6 +89,12 @@ class Config:
     def attribute_enabled(self, name: str) -> bool:
         switch = self.resource_attributes.get(name)
         return switch.enabled if switch is not None else RESOURCE_ATTRIBUTES[name]
+
+    def needs_pod_specs(self) -> bool:
+        return bool(self.extra_metadata_labels) or any(self.metric_enabled(m) for m in NEEDS_POD_SPECS)
+
+    def needs_node_capacity(self) -> bool:
+        return any(self.metric_enabled(m) for m in NEEDS_NODE_CAPACITY if m in METRICS)
 
     def kubelet_url(self) -> str:
         """The kubelet base URL: `endpoint` may be host:port or a URL; empty means this host."""

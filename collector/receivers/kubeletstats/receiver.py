@@ -10,6 +10,7 @@ from ... import pdata
 from ...component import Component, Payload, PermanentError, Refused
 from .config import Config
 from .kubelet_client import KubeletClient, KubeletError, pod_metadata
+from .resources import pod_resources, quantity
 from .summary import SummaryConverter
 
 
@@ -23,6 +24,7 @@ class KubeletStatsReceiver(Component):
         self._client_factory = client_factory or (lambda: KubeletClient(config, self._timeout))
         self._client: KubeletClient | None = None
         self._converter = SummaryConverter(config, settings.build_info.version)
+        self._nodes = None  # informer on this node, for the *.node.utilization ratios
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         t = settings.telemetry
@@ -41,6 +43,15 @@ class KubeletStatsReceiver(Component):
 
     def start(self, host) -> None:
         self._client = self._client_factory()
+        if self.config.needs_node_capacity():
+            from collector.k8s.client import make_api_client
+            from collector.k8s.informer import Informer
+
+            api = make_api_client(self.config.k8s_api_config.auth_type,
+                                  context=self.config.k8s_api_config.context or None)
+            self._nodes = Informer(api, "nodes", field_selector=f"metadata.name={self.config.node}",
+                                   transform=_node_capacity, logger=self.log, telemetry=self.telemetry)
+            self._nodes.start()
         self._thread = threading.Thread(target=self._run, name=f"kubeletstats-{self.settings.id}", daemon=True)
         self._thread.start()
 
@@ -48,6 +59,8 @@ class KubeletStatsReceiver(Component):
         self._stop.set()
         if self._thread is not None:
             self._thread.join(max(0.0, deadline - time.monotonic()))
+        if self._nodes is not None:
+            self._nodes.stop()
         if self._client is not None:
             self._client.close()
 
@@ -64,9 +77,11 @@ class KubeletStatsReceiver(Component):
         """One scrape; returns the number of data points handed to the pipeline."""
         try:
             summary = self._client.get("/stats/summary")
-            container_ids = volume_types = None
-            if self.config.extra_metadata_labels:
-                container_ids, volume_types = pod_metadata(self._client.get("/pods"))
+            container_ids = volume_types = resources = None
+            if self.config.needs_pod_specs():
+                pods = self._client.get("/pods")
+                container_ids, volume_types = pod_metadata(pods)
+                resources = pod_resources(pods)
                 if "container.id" not in self.config.extra_metadata_labels:
                     container_ids = None
                 if "k8s.volume.type" not in self.config.extra_metadata_labels:
@@ -78,7 +93,9 @@ class KubeletStatsReceiver(Component):
             return 0
         before = self._converter.bad_values
         try:
-            request, _node = self._converter.convert(summary, int(self.clock() * 1e9), container_ids, volume_types)
+            capacity = self._nodes.get(None, self.config.node) if self._nodes is not None else None
+            request, _node = self._converter.convert(summary, int(self.clock() * 1e9), container_ids,
+                                                     volume_types, resources, capacity)
         except Exception:  # noqa: BLE001 - a summary shape we did not foresee: skip this scrape
             self._m_scrapes.labels(outcome="bad_summary").inc()
             self.log.exception("kubeletstats: could not convert the summary")
@@ -99,3 +116,9 @@ class KubeletStatsReceiver(Component):
             self.log.warning("kubeletstats: pipeline refused %d points: %s", n, e)
             return 0
         return n
+
+
+def _node_capacity(raw: dict) -> tuple:
+    """A node -> (allocatable cpu cores, allocatable memory bytes), as upstream's ratios use."""
+    allocatable = (raw.get("status") or {}).get("allocatable") or {}
+    return quantity(allocatable.get("cpu")), quantity(allocatable.get("memory"))

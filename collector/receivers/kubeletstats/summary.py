@@ -79,12 +79,14 @@ class SummaryConverter:
             kv = p.attributes.add(key=k)
             kv.value.string_value = v
 
-    def _cpu_mem(self, sm, prefix: str, stats: dict, now: int, start: int) -> None:
+    def _cpu_mem(self, sm, prefix: str, stats: dict, now: int, start: int, util_prefix: str = "",
+                 limits: dict | None = None, node_capacity: tuple | None = None) -> None:
         cpu = stats.get("cpu") or {}
         ns = self._num(cpu, "usageCoreNanoSeconds")
         self._point(sm, f"{prefix}.cpu.time", None if ns is None else ns / 1e9, now, start)
         nano = self._num(cpu, "usageNanoCores")
-        self._point(sm, f"{prefix}.cpu.usage", None if nano is None else nano / 1e9, now, start)
+        cores = None if nano is None else nano / 1e9
+        self._point(sm, f"{prefix}.cpu.usage", cores, now, start)
         mem = stats.get("memory") or {}
         for metric, key in (("available", "availableBytes"), ("usage", "usageBytes"), ("rss", "rssBytes"),
                             ("working_set", "workingSetBytes"), ("page_faults", "pageFaults"),
@@ -92,6 +94,20 @@ class SummaryConverter:
             self._point(sm, f"{prefix}.memory.{metric}", self._num(mem, key), now, start)
         if start and now > start:
             self._point(sm, f"{prefix}.uptime", (now - start) // 1_000_000_000, now, start)
+        if not util_prefix:
+            return
+        usage = self._num(mem, "usageBytes")
+        # upstream's ratios: cpu cores used / cores allowed, memory usageBytes / bytes allowed
+        for kind, used in (("cpu", cores), ("memory", usage)):
+            if used is None:
+                continue
+            for bound in ("limit", "request"):
+                allowed = (limits or {}).get(f"{kind}_{bound}")
+                if allowed:
+                    self._point(sm, f"{util_prefix}.{kind}_{bound}_utilization", used / allowed, now, start)
+            capacity = (node_capacity or (None, None))[0 if kind == "cpu" else 1]
+            if capacity:
+                self._point(sm, f"{util_prefix}.{kind}.node.utilization", used / capacity, now, start)
 
     def _fs(self, sm, prefix: str, fs, now: int, start: int) -> None:
         for metric, key in (("available", "availableBytes"), ("capacity", "capacityBytes"), ("usage", "usedBytes")):
@@ -114,11 +130,29 @@ class SummaryConverter:
                 self._point(sm, f"{prefix}.network.io", self._num(itf, io_key), now, start, attrs)
                 self._point(sm, f"{prefix}.network.errors", self._num(itf, err_key), now, start, attrs)
 
+    def _system_containers(self, request, node_name: str, containers, now: int) -> None:
+        for c in containers if isinstance(containers, list) else []:
+            if not isinstance(c, dict):
+                self.bad_values += 1
+                continue
+            sm = self._resource(request, {"k8s.node.name": node_name,
+                                          "k8s.node.system_container.name": c.get("name", "")})
+            start = parse_time_ns(c.get("startTime"))
+            cpu, mem = c.get("cpu") or {}, c.get("memory") or {}
+            ns = self._num(cpu, "usageCoreNanoSeconds")
+            nano = self._num(cpu, "usageNanoCores")
+            self._point(sm, "k8s.node.system_container.cpu.time", None if ns is None else ns / 1e9, now, start)
+            self._point(sm, "k8s.node.system_container.cpu.usage", None if nano is None else nano / 1e9, now, start)
+            self._point(sm, "k8s.node.system_container.memory.usage", self._num(mem, "usageBytes"), now, start)
+            self._point(sm, "k8s.node.system_container.memory.working_set", self._num(mem, "workingSetBytes"), now, start)
+
     # -- entry point ------------------------------------------------------------------------
     def convert(self, summary: dict, now_ns: int, container_ids: dict | None = None,
-                volume_types: dict | None = None):
-        """container_ids: (pod uid, container name) -> id; volume_types: (pod uid, volume) -> type
-        (both from the kubelet's /pods, only when extra_metadata_labels asks)."""
+                volume_types: dict | None = None, pod_resources: dict | None = None,
+                node_capacity: tuple | None = None):
+        """container_ids: (pod uid, container name) -> id; volume_types: (pod uid, volume) -> type;
+        pod_resources: pod uid -> resources.PodResources (all three from the kubelet's /pods, only
+        fetched when asked for); node_capacity: (cpu cores, memory bytes) from the API server."""
         from collector import pdata
 
         request = pdata.new_request("metrics")
@@ -132,6 +166,13 @@ class SummaryConverter:
                 self._cpu_mem(sm, "k8s.node", node, now_ns, start)
                 self._fs(sm, "k8s.node", node.get("fs"), now_ns, start)
                 self._network(sm, "k8s.node", node.get("network"), "node", now_ns, start)
+                fs = node.get("fs")
+                self._point(sm, "k8s.node.filesystem.inode.count", self._num(fs, "inodes"), now_ns, start)
+                self._point(sm, "k8s.node.filesystem.inode.free", self._num(fs, "inodesFree"), now_ns, start)
+                rlimit = node.get("rlimit")
+                self._point(sm, "k8s.node.pid.limit", self._num(rlimit, "maxpid"), now_ns, start)
+                self._point(sm, "k8s.node.pid.usage", self._num(rlimit, "curproc"), now_ns, start)
+                self._system_containers(request, node_name, node.get("systemContainers"), now_ns)
         pods = summary.get("pods") if isinstance(summary, dict) else None
         for pod in pods if isinstance(pods, list) else []:
             if not isinstance(pod, dict) or not isinstance(pod.get("podRef"), dict):
@@ -141,9 +182,13 @@ class SummaryConverter:
             pod_attrs = {"k8s.pod.uid": ref.get("uid", ""), "k8s.pod.name": ref.get("name", ""),
                          "k8s.namespace.name": ref.get("namespace", "")}
             pod_start = parse_time_ns(pod.get("startTime"))
+            res = (pod_resources or {}).get(pod_attrs["k8s.pod.uid"])
             if "pod" in self.groups:
                 sm = self._resource(request, pod_attrs)
-                self._cpu_mem(sm, "k8s.pod", pod, now_ns, pod_start)
+                totals = None
+                if res is not None:
+                    totals = {k: res.total(k) for k in ("cpu_limit", "cpu_request", "memory_limit", "memory_request")}
+                self._cpu_mem(sm, "k8s.pod", pod, now_ns, pod_start, "k8s.pod", totals, node_capacity)
                 self._fs(sm, "k8s.pod", pod.get("ephemeral-storage"), now_ns, pod_start)
                 self._network(sm, "k8s.pod", pod.get("network"), "pod", now_ns, pod_start)
             if "container" in self.groups:
@@ -156,8 +201,12 @@ class SummaryConverter:
                         attrs["container.id"] = container_ids.get((pod_attrs["k8s.pod.uid"], c.get("name")), "")
                     start = parse_time_ns(c.get("startTime"))
                     sm = self._resource(request, attrs)
-                    self._cpu_mem(sm, "container", c, now_ns, start)
+                    limits = res.containers.get(c.get("name", "")) if res is not None else None
+                    self._cpu_mem(sm, "container", c, now_ns, start, "k8s.container", limits, node_capacity)
                     self._fs(sm, "container", c.get("rootfs"), now_ns, start)
+                    for fs_type, key in (("rootfs", "rootfs"), ("logs", "logs")):
+                        self._point(sm, "k8s.container.ephemeral_storage.usage", self._num(c.get(key), "usedBytes"),
+                                    now_ns, start, {"fs.type": fs_type})
             if "volume" in self.groups:
                 for v in pod.get("volume") or []:
                     if not isinstance(v, dict):
@@ -172,6 +221,7 @@ class SummaryConverter:
                     for metric, key in (("available", "availableBytes"), ("capacity", "capacityBytes"),
                                         ("inodes", "inodes"), ("inodes.free", "inodesFree"), ("inodes.used", "inodesUsed")):
                         self._point(sm, f"k8s.volume.{metric}", self._num(v, key), now_ns, pod_start)
+                    self._point(sm, "k8s.pod.volume.usage", self._num(v, "usedBytes"), now_ns, pod_start)
         # drop resources that ended up without any metric (everything disabled or absent)
         keep = [rm for rm in request.resource_metrics if rm.scope_metrics[0].metrics]
         if len(keep) != len(request.resource_metrics):

@@ -3,6 +3,7 @@ Prometheus scrape configuration. We support static targets (the subset our clust
 any other Prometheus key is reported as unknown rather than silently ignored."""
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -13,7 +14,6 @@ from collector.config import ConfigError, Duration
 class GlobalConfig:
     scrape_interval: Duration = Duration(60.0)
     scrape_timeout: Duration = Duration(10.0)
-    external_labels: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -39,6 +39,8 @@ class ScrapeConfig:
     metrics_path: str = "/metrics"
     scheme: Literal["http", "https"] = "http"
     params: dict[str, list[str]] = field(default_factory=dict)
+    # On a clash between a scraped label and a target label: False keeps the target's and
+    # renames the scraped one exported_<name>; True keeps the scraped one.
     honor_labels: bool = False
     honor_timestamps: bool = True
     bearer_token_file: str = ""
@@ -69,7 +71,10 @@ class Config:
     config: PrometheusConfig = field(default_factory=PrometheusConfig)
     # Drop type and unit suffixes (_total, _seconds...) from metric names.
     trim_metric_suffixes: bool = False
+    # Start cumulative series at the process start time the target exposes, rather than at
+    # their first sighting.
     use_start_time_metric: bool = False
+    # Which metric holds that start time; "" = process_start_time_seconds.
     start_time_metric_regex: str = ""
 
     def timing(self, s: ScrapeConfig) -> tuple[float, float]:
@@ -81,6 +86,11 @@ class Config:
         return interval, timeout
 
     def validate(self) -> None:
+        if self.start_time_metric_regex:
+            try:
+                re.compile(self.start_time_metric_regex)
+            except re.error as e:
+                raise ConfigError("start_time_metric_regex", f"invalid regular expression: {e}") from e
         if not self.config.scrape_configs:
             raise ConfigError("config.scrape_configs", "at least one scrape config is required")
         names = [s.job_name for s in self.config.scrape_configs]

@@ -51,14 +51,51 @@ def target_resource(job: str, instance: str, scheme: str) -> dict:
             "server.port": port, "url.scheme": scheme}
 
 
+class _Labels:
+    """Target labels merged into each sample's, as Prometheus does on a clash: honor_labels
+    False keeps the target's value and renames the scraped label exported_<name>; True keeps
+    the scraped value. job and instance are the resource's (service.name / service.instance.id)."""
+
+    def __init__(self, target: dict, honor: bool):
+        self.target = target
+        self.honor = honor
+
+    def __call__(self, labels: dict, drop=()) -> dict:
+        out = dict(self.target)
+        for k, v in labels.items():
+            if k in drop:
+                continue
+            if k in ("job", "instance") or (k in self.target and not self.honor):
+                if not self.honor:
+                    out["exported_" + k] = v
+                continue
+            out[k] = v
+        return out
+
+
+def _start_time(families, pattern) -> int | None:
+    for fam in families:
+        for s in fam.samples:
+            if pattern.match(s.name):
+                return int(float(s.value) * 1e9)
+    return None
+
+
 def convert(text: str, request, job: str, instance: str, scheme: str, now_ns: int,
             starts: StartTimes, target_labels: dict | None = None, honor_timestamps: bool = True,
-            trim_suffixes: bool = False, version: str = "") -> int:
+            trim_suffixes: bool = False, version: str = "", honor_labels: bool = False,
+            start_time_metric=None) -> int:
     """Append one ResourceMetrics for this scrape; returns the number of samples. ValueError when
-    the body is not valid exposition text."""
+    the body is not valid exposition text. start_time_metric: a compiled regex naming the metric
+    whose value (unix seconds) starts every cumulative series (use_start_time_metric)."""
     families = list(text_string_to_metric_families(text))  # parse fully first: all or nothing
+    if start_time_metric is not None:
+        start_ns = _start_time(families, start_time_metric)
+        if start_ns is None:
+            raise ValueError(f"no metric matching {start_time_metric.pattern} for the start time")
+        starts = _FixedStart(start_ns)
     sm = add_resource(request, target_resource(job, instance, scheme), SCOPE_NAME, version)
-    extra = dict(target_labels or {})
+    extra = _Labels(dict(target_labels or {}), honor_labels)
     samples = 0
     for fam in families:
         samples += len(fam.samples)
@@ -73,12 +110,18 @@ def convert(text: str, request, job: str, instance: str, scheme: str, now_ns: in
     return samples
 
 
-def _attrs(labels: dict, extra: dict, drop=()) -> dict:
-    out = dict(extra)
-    for k, v in labels.items():
-        if k not in drop and k not in ("job", "instance"):
-            out[k] = v
-    return out
+class _FixedStart:
+    """use_start_time_metric: every cumulative series starts at the target's process start."""
+
+    def __init__(self, start_ns: int):
+        self.start_ns = start_ns
+
+    def start_for(self, key, value, now_ns) -> int:
+        return self.start_ns
+
+
+def _attrs(labels: dict, extra: _Labels, drop=()) -> dict:
+    return extra(labels, drop)
 
 
 def _ts(sample, now_ns: int, honor: bool) -> int:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import random
+import re
 import ssl
 import threading
 import time
@@ -19,6 +20,7 @@ from .convert import StartTimes, convert, scrape_metrics
 
 ACCEPT = "text/plain;version=0.0.4;q=0.9,*/*;q=0.1"
 DEFAULT_BODY_LIMIT = 64 * 1024 * 1024  # bounded read even when body_size_limit is 0
+DEFAULT_START_METRIC = r"^(.+_)*process_start_time_seconds$"
 
 
 class Target:
@@ -45,12 +47,14 @@ class PrometheusReceiver(Component):
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self.targets: list[Target] = []
-        g = config.config.global_
         for job in config.config.scrape_configs:
             for sc in job.static_configs:
                 for address in sc.targets:
-                    labels = {**g.external_labels, **sc.labels}
+                    labels = dict(sc.labels)
                     self.targets.append(Target(job, address, labels, *config.timing(job)))
+        self._start_metric = None
+        if config.use_start_time_metric:
+            self._start_metric = re.compile(config.start_time_metric_regex or DEFAULT_START_METRIC)
         self._failed = self.telemetry.counter("skuber_prometheus_scrape_failures",
                                               "Scrapes that failed, by job.", ("job",))
 
@@ -116,7 +120,8 @@ class PrometheusReceiver(Component):
             text = self._fetch(t)
             samples = convert(text, request, job, instance, scheme, now_ns, self.starts, t.labels,
                               t.job.honor_timestamps, self.config.trim_metric_suffixes,
-                              self.settings.build_info.version)
+                              self.settings.build_info.version, honor_labels=t.job.honor_labels,
+                              start_time_metric=self._start_metric)
             if t.job.sample_limit and samples > t.job.sample_limit:
                 raise ValueError(f"{samples} samples exceed sample_limit {t.job.sample_limit}")
             up = True

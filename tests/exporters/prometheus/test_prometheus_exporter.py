@@ -153,11 +153,14 @@ def test_staleness_marker_ends_a_series_and_unchanged_values_are_not_rerendered(
     store.ingest(build(1, pod="a"))
     store.ingest(build(1, pod="b"))
     first = store.render()
-    fam = store._families["kube_pod_info"]
-    assert not fam.dirty
-    store.ingest(build(1, pod="a"))      # same value: family text stays cached
-    assert not fam.dirty
+    assert store.renders == 2
+    store.ingest(build(1, pod="a"))      # identical data: nothing re-rendered
+    assert store.renders == 2
     assert store.render() == first
+    store.ingest(build(2, pod="a"))      # a changed value re-renders its line only
+    assert store.renders == 3
+    store.ingest(build(1, pod="a"))      # and back: the earlier identical bytes are not a no-op now
+    assert 'kube_pod_info{pod="a"} 1' in store.render()
     store.ingest(build(1, pod="a", flags=metrics_pb2.DATA_POINT_FLAGS_NO_RECORDED_VALUE_MASK))
     pods = [s.labels["pod"] for s in families(store.render())["kube_pod_info"].samples]
     assert pods == ["b"]

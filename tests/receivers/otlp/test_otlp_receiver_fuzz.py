@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import socket
 
 import grpc
 import pytest
@@ -83,6 +84,28 @@ def test_random_otlp_shaped_json_gets_200_or_400(rx, case, gz):
     signal, doc = case
     ans = http_export(rx.http, PATHS[signal], json.dumps(doc).encode(), "application/json", gzip=gz)
     assert ans.status in (200, 400), (ans.status, ans.body[:300])
+
+
+@FUZZ
+@given(head=st.sampled_from([b"", b"POST /v1/logs HTTP/1.1\r\n", b"POST /v1/logs HTTP/1.1\r\nContent-Type: application/json\r\n"]),
+       raw=st.binary(max_size=1024))
+def test_random_bytes_on_the_http_socket_get_4xx_or_nothing(rx, head, raw):
+    host, port = rx.http.removeprefix("http://").rsplit(":", 1)
+    with socket.create_connection((host, int(port)), timeout=5) as s:
+        try:
+            s.sendall(head + raw)
+            s.shutdown(socket.SHUT_WR)  # EOF: the server must not wait for more
+            answer = b""
+            while len(answer) < 65536:
+                chunk = s.recv(65536)
+                if not chunk:
+                    break
+                answer += chunk
+        except ConnectionResetError:
+            return  # the server may drop a hopeless connection; it must keep serving others
+    if answer:
+        status_line = answer.split(b"\r\n", 1)[0]
+        assert status_line.startswith((b"HTTP/1.1 4", b"HTTP/1.0 4", b"HTTP/1.1 200")), status_line
 
 
 def test_receiver_serves_after_the_fuzzing(rx):

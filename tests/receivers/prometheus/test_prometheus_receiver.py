@@ -183,3 +183,28 @@ def test_round_trip_through_the_prometheus_exporter(make_settings, recorder):
     finally:
         rcv.shutdown(time.monotonic() + 2)
         exp.shutdown(time.monotonic() + 2)
+
+
+def test_honor_labels_decides_clashes_with_target_labels():
+    text = '# TYPE t gauge\nt{team="scraped",job="other",zone="a"} 1\n'
+    req = new_request("metrics")
+    convert(text, req, "j", "h:1", "http", 1, StartTimes(), {"team": "target"})
+    p = metrics_by_name(req)["t"][1].gauge.data_points[0]
+    assert attrs_dict(p.attributes) == {"team": "target", "exported_team": "scraped", "exported_job": "other", "zone": "a"}
+    req = new_request("metrics")
+    convert(text, req, "j", "h:1", "http", 1, StartTimes(), {"team": "target"}, honor_labels=True)
+    p = metrics_by_name(req)["t"][1].gauge.data_points[0]
+    assert attrs_dict(p.attributes) == {"team": "scraped", "zone": "a"}
+
+
+def test_use_start_time_metric():
+    import re
+    text = "# TYPE process_start_time_seconds gauge\nprocess_start_time_seconds 1700000000\n" \
+           "# TYPE c_total counter\nc_total 5\n"
+    req = new_request("metrics")
+    convert(text, req, "j", "h:1", "http", 1_800_000_000 * 10**9, StartTimes(),
+            start_time_metric=re.compile(r"^(.+_)*process_start_time_seconds$"))
+    assert metrics_by_name(req)["c_total"][1].sum.data_points[0].start_time_unix_nano == 1_700_000_000 * 10**9
+    with pytest.raises(ValueError, match="start time"):
+        convert("# TYPE c_total counter\nc_total 5\n", new_request("metrics"), "j", "h:1", "http", 1, StartTimes(),
+                start_time_metric=re.compile("nope"))
