@@ -205,7 +205,23 @@ def _check_target(report: Report, ep, tls, alpn: str, transport, signals: list[s
     else:
         report.add(NOTE, "tls", "not used (plain text endpoint)")
     for sig in signals:
-        check_export(report, transport, sig, timeout)
+        if not check_export(report, transport, sig, timeout) and not ep.secure and _speaks_tls(addr, timeout):
+            report.add(FAIL, "tls", "the server speaks TLS but the config says plain text: remove "
+                       "tls.insecure (gRPC) or use an https:// endpoint")
+            break
+
+
+def _speaks_tls(addr: tuple, timeout: float) -> bool:
+    """Whether a TLS handshake (unverified: only the protocol matters here) completes."""
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    try:
+        with socket.create_connection(addr[:2], timeout=timeout) as raw:
+            with ctx.wrap_socket(raw):
+                return True
+    except (OSError, ssl.SSLError):
+        return False
 
 
 def main(args) -> int:

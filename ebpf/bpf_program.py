@@ -158,6 +158,7 @@ class ProgramOptions:
     tcp_ring_pages: int = 64      # 256 KiB
     http_ring_pages: int = 512    # 2 MiB
     capture_bytes: int = 512      # first bytes of each HTTP message sent to user space
+    max_agg: int = 10240          # kernel-side HTTP aggregates (pid, route, status...)
 
 
 def build_source(opts: ProgramOptions) -> str:
@@ -182,7 +183,8 @@ def build_cflags(opts: ProgramOptions, features: Features) -> list[str]:
             log.warning("apm: BTF unreadable (%s): RTT and close-time bytes disabled", e)
     flags = [
         f"-DMAX_SOCKS={opts.max_socks}", f"-DMAX_PIDS={opts.max_pids}",
-        f"-DMAX_CONNS={opts.max_conns}", f"-DTCP_RING_PAGES={opts.tcp_ring_pages}",
+        f"-DMAX_CONNS={opts.max_conns}", f"-DMAX_AGG={opts.max_agg}",
+        f"-DTCP_RING_PAGES={opts.tcp_ring_pages}",
         f"-DHTTP_RING_PAGES={opts.http_ring_pages}", f"-DCAPTURE_BYTES={opts.capture_bytes}",
         f"-DHAVE_SOCK_LENGTH={1 if features.sock_length_tracepoints else 0}",
         "-Wno-macro-redefined",

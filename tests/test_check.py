@@ -146,6 +146,16 @@ def test_plain_server_behind_a_tls_config_is_named(capsys, sink):
     assert "speaks plain text, not TLS" in out
 
 
+def test_tls_server_behind_a_plain_text_config_is_named(capsys, pki):
+    with Sink(tls_cert=pki["ip"], tls_key=pki["ip_key"]) as sink:
+        rc, out = _run(capsys, _config(f"""
+  otlp: {{endpoint: "{sink.grpc_endpoint}", tls: {{insecure: true}}}}
+  otlphttp: {{endpoint: "{sink.http_endpoint.replace('https://', 'http://')}"}}
+"""))
+    assert rc == 1
+    assert out.count("the server speaks TLS but the config says plain text") == 2
+
+
 @pytest.mark.parametrize("kind", ["otlp", "otlphttp"])
 def test_mtls_gateway_without_client_certificate_fails(capsys, pki, kind):
     with Sink(tls_cert=pki["ip"], tls_key=pki["ip_key"], client_ca=pki["ca"]) as sink:

@@ -42,6 +42,9 @@ class Metrics:
             "skuber_operator_rejected_connections",
             "Connections closed unanswered because MAX_CONCURRENT reviews were in flight",
             registry=self.registry)
+        self.connection_errors = Counter(
+            "skuber_operator_connection_errors", "Connections that failed (TLS handshake, hang-up)",
+            registry=self.registry)
         self.invalid_instrumentations = Counter(
             "skuber_operator_invalid_instrumentations", "Instrumentation objects skipped as invalid",
             registry=self.registry)
@@ -169,6 +172,13 @@ class _Server(ThreadingHTTPServer):
             self.shutdown_request(request)
             return
         super().process_request(request, client_address)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # Failed TLS handshakes, clients that hang up mid-request: the client's problem, not a
+        # traceback on our stderr.
+        self.app.metrics.connection_errors.inc()
+        logging.getLogger("collector.operator.webhook").debug(
+            "connection from %s failed", client_address, exc_info=True)
 
     def process_request_thread(self, request: Any, client_address: Any) -> None:
         try:

@@ -118,21 +118,21 @@ class GRPCServer:
             options.append(("grpc.max_concurrent_streams", int(s.max_concurrent_streams)))
         self._executor = futures.ThreadPoolExecutor(max_workers=s.workers, thread_name_prefix="otlp-grpc")
         server = grpc.server(self._executor, options=options, maximum_concurrent_rpcs=s.max_pending_calls)
-        handlers = {"Export": None}
         for signal in self._signals:
-            handlers["Export"] = self._method(signal)
             server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(
-                SERVICES[signal].grpc_service, dict(handlers)),))
-        address = join_endpoint(host or "[::]", port) if host else f"[::]:{port}"
+                SERVICES[signal].grpc_service, {"Export": self._method(signal)}),))
+        address = join_endpoint(host, port) if host else f"[::]:{port}"
         try:
             if s.tls is not None:
                 bound = server.add_secure_port(address, s.tls.grpc_credentials())
             else:
                 bound = server.add_insecure_port(address)
-        except RuntimeError as e:  # newer grpcio raises instead of returning 0
+            if not bound:
+                raise RuntimeError("address in use or invalid")
+        except (RuntimeError, OSError) as e:  # newer grpcio raises; older returns port 0
+            self._executor.shutdown(wait=False)
+            self._executor = None
             raise OSError(f"cannot listen on {s.endpoint} (gRPC): {e}") from None
-        if not bound:
-            raise OSError(f"cannot listen on {s.endpoint} (gRPC): address in use or invalid")
         self.port = bound
         server.start()
         self._server = server

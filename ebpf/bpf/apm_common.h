@@ -41,3 +41,29 @@ static __always_inline int is_tracked(u32 pid) {
     u8 *v = tracked_pids.lookup(&pid);
     return v && *v != TRACK_OFF;
 }
+
+/* Facts the TCP tracer learns at handshakes, used by the HTTP tracer at accept(): which local
+ * process is the client of a connection, and which local port it reached. Keys are the far
+ * end's (address, port), addresses in 16-byte form (IPv4 as ::ffff:a.b.c.d). */
+struct endpoint {
+    u8 addr[16];
+    u16 port;
+    u16 pad;
+};
+BPF_TABLE("lru_hash", struct endpoint, u32, local_clients, MAX_SOCKS);  /* client end -> pid */
+BPF_TABLE("lru_hash", struct endpoint, u16, server_ports, MAX_SOCKS);   /* client end -> server port */
+
+static __always_inline void make_endpoint(struct endpoint *ep, u16 family, const u8 *addr, u16 port) {
+    __builtin_memset(ep, 0, sizeof(*ep));
+    ep->port = port;
+    if (family == 2) {
+        ep->addr[10] = 0xff;
+        ep->addr[11] = 0xff;
+        ep->addr[12] = addr[0];
+        ep->addr[13] = addr[1];
+        ep->addr[14] = addr[2];
+        ep->addr[15] = addr[3];
+    } else {
+        __builtin_memcpy(ep->addr, addr, 16);
+    }
+}

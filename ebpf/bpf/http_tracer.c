@@ -1,42 +1,95 @@
-/* http_tracer.c: HTTP/1.x message starts from syscall tracepoints only (no kprobes, no uprobes).
- * Loader: ebpf/bpf_program.py (appended after tcp_tracer.c, sharing tracked_pids);
- * events parsed by ebpf/http_parse.py and aggregated by ebpf/http_metrics.py.
+/* http_tracer.c: HTTP/1.x RED metrics from syscall tracepoints only (no kprobes, no uprobes).
+ * Loader: ebpf/bpf_program.py (appended after tcp_tracer.c, sharing tracked_pids and the
+ * handshake maps); aggregates read and events parsed by ebpf/http_metrics.py.
  *
- * Connections are (tgid, fd) pairs learned from accept/accept4 (server side) and connect
- * (client side), or seeded by user space from /proc for connections older than the agent.
- * Only processes in tracked_pids pay more than one map lookup per syscall. Only buffers that
- * START an HTTP message (a method or "HTTP/") are sent to user space, with their first
- * CAPTURE_BYTES bytes: continuation reads/writes of a message are skipped in the kernel. */
+ * Connections are (tgid, fd) pairs learned from accept/accept4 (server side) and connect (client
+ * side), or seeded by user space from /proc for connections older than the agent. Only processes
+ * in tracked_pids pay more than one map lookup per syscall.
+ *
+ * Fast path, in the kernel: a connection carrying one request at a time whose request head is
+ * one whole buffer (keep-alive GETs and the like) is measured here: the request start is kept in
+ * the connection's state, the response start completes it into the http_agg histogram map that
+ * user space reads every collection interval. No event per request.
+ * Slow path, in user space: the first time a connection does anything else (pipelining, a body or
+ * a head spread over several buffers, a path longer than PATH_BYTES, a response without a
+ * request) it is handed to user space for good: every buffer that starts an HTTP message is sent
+ * with its first CAPTURE_BYTES bytes (H_READ/H_WRITE), the request the kernel had in flight
+ * first (H_PENDING). Continuation buffers are never sent. */
 
 #define H_READ 1
 #define H_WRITE 2
-#define H_OPEN 3
-#define H_CLOSE 4
+#define H_DONE 5      /* completed in the kernel, but http_agg was full: user space records it */
+#define H_PENDING 6   /* the in-flight request of a connection being handed to user space */
+
+#define ST_IDLE 0
+#define ST_INFLIGHT 1
+#define ST_SLOW 2
+
+#define PATH_BYTES 64
+#define NBUCKETS 15
+#define RESPONSE 100
 
 struct conn_info {
-    u8 role;
-    u8 pad;
-    u16 family;
+    u64 gen;          /* when the connection was opened: user space resets per-fd state on change */
+    u64 req_ts;
+    u32 client_pid;   /* server side: the local client process (0: remote or unknown) */
     u16 peer_port;
-    u16 pad2;
-    u8 peer[16];
+    u16 local_port;   /* server side */
+    u8 role;
+    u8 state;
+    u8 method;
+    u8 pad;
+    u8 peer[16];      /* the far end, 16-byte form */
+    char path[PATH_BYTES];
 };
 BPF_TABLE("lru_hash", u64, struct conn_info, conns, MAX_CONNS);
 
+struct agg_key {
+    u32 pid;
+    u32 client_pid;
+    u16 port;         /* server side: local port; client side: the server's port */
+    u16 status;
+    u8 role;
+    u8 method;
+    u16 pad;
+    u8 addr[16];      /* server side: client address when client_pid is 0; client side: server */
+    char path[PATH_BYTES];
+};
+struct agg_val {
+    u64 count;
+    u64 sum_ns;
+    u64 buckets[NBUCKETS];  /* OpenTelemetry http.*.request.duration default bounds */
+};
+BPF_HASH(http_agg, struct agg_key, struct agg_val, MAX_AGG);
+/* Never written: the zeroes a new aggregate starts from (too big to zero on the stack). */
+BPF_ARRAY(agg_zero, struct agg_val, 1);
+
 struct http_event {
     u64 ts_ns;
+    u64 gen;
+    u64 duration_ns;
+    s64 len;
     u32 pid;
     u32 fd;
-    s64 len;          /* bytes the syscall moved (read: its return value, write: its count) */
+    u32 client_pid;
+    u16 peer_port;
+    u16 local_port;
+    u16 caplen;
+    u16 status;
     u8 kind;
     u8 role;
-    u16 family;
-    u16 peer_port;
-    u16 caplen;
+    u8 method;
+    u8 pad;
     u8 peer[16];
     u8 data[CAPTURE_BYTES];
 };
 BPF_RINGBUF_OUTPUT(http_events, HTTP_RING_PAGES);
+
+/* Per-CPU scratch copy of a buffer's first bytes, too big for the 512-byte BPF stack. */
+struct scratch_buf {
+    u8 b[CAPTURE_BYTES];
+};
+BPF_PERCPU_ARRAY(scratch, struct scratch_buf, 1);
 
 /* Arguments saved at sys_enter for use at sys_exit, keyed by thread. */
 struct read_args {
@@ -59,7 +112,7 @@ static __always_inline u64 conn_key(u32 tgid, u32 fd) {
     return ((u64)tgid << 32) | fd;
 }
 
-/* sockaddr_in / sockaddr_in6 from user memory into (family, port, addr). */
+/* sockaddr_in / sockaddr_in6 from user memory: family, port, address in 16-byte form. */
 static __always_inline void read_sockaddr(u64 uaddr, u16 *family, u16 *port, u8 *addr) {
     u16 fam = 0;
     *family = 0;
@@ -69,42 +122,93 @@ static __always_inline void read_sockaddr(u64 uaddr, u16 *family, u16 *port, u8 
     bpf_probe_read_user(&p, sizeof(p), (void *)(uaddr + 2));
     *port = (p >> 8) | (p << 8);  /* network order */
     *family = fam;
-    if (fam == 2)
-        bpf_probe_read_user(addr, 4, (void *)(uaddr + 4));
-    else if (fam == 10)
+    if (fam == 2) {
+        u8 a4[4] = {};
+        bpf_probe_read_user(a4, 4, (void *)(uaddr + 4));
+        struct endpoint ep;
+        make_endpoint(&ep, 2, a4, 0);
+        __builtin_memcpy(addr, ep.addr, 16);
+    } else if (fam == 10) {
         bpf_probe_read_user(addr, 16, (void *)(uaddr + 8));
+    }
 }
 
-static __always_inline int is_http_start(u64 buf, u64 n) {
-    if (n < 4)
-        return 0;
-    u32 w = 0;
-    if (bpf_probe_read_user(&w, sizeof(w), (void *)buf) != 0)
-        return 0;
-    /* little-endian words of "GET ", "POST", "PUT ", "DELE", "HEAD", "OPTI", "PATC", "HTTP" */
-    return w == 0x20544547 || w == 0x54534f50 || w == 0x20545550 || w == 0x454c4544 ||
-           w == 0x44414548 || w == 0x4954504f || w == 0x43544150 || w == 0x50545448 ||
-           w == 0x4e4e4f43 /* CONN */ || w == 0x43415254 /* TRAC */;
+/* 1..9: the method (GET POST PUT DELETE HEAD OPTIONS PATCH CONNECT TRACE), RESPONSE for
+ * "HTTP", 0 for anything else. Compared as little-endian 32-bit words. */
+static __always_inline int classify(u32 w) {
+    switch (w) {
+    case 0x20544547: return 1;  /* "GET " */
+    case 0x54534f50: return 2;  /* "POST" */
+    case 0x20545550: return 3;  /* "PUT " */
+    case 0x454c4544: return 4;  /* "DELE" */
+    case 0x44414548: return 5;  /* "HEAD" */
+    case 0x4954504f: return 6;  /* "OPTI" */
+    case 0x43544150: return 7;  /* "PATC" */
+    case 0x4e4e4f43: return 8;  /* "CONN" */
+    case 0x43415254: return 9;  /* "TRAC" */
+    case 0x50545448: return RESPONSE;  /* "HTTP" */
+    }
+    return 0;
 }
 
-static __always_inline void emit_data(u8 kind, u32 tgid, u32 fd, struct conn_info *c,
-                                      u64 buf, u64 n, s64 len) {
-    if (!is_http_start(buf, n))
-        return;
+static __always_inline u32 method_len(int m) {
+    switch (m) {
+    case 1: case 3: return 3;
+    case 2: case 5: return 4;
+    case 7: case 9: return 5;
+    case 4: return 6;
+    }
+    return 7;
+}
+
+static __always_inline int bucket_of(u64 ns) {
+    if (ns <= 5000000ULL) return 0;
+    if (ns <= 10000000ULL) return 1;
+    if (ns <= 25000000ULL) return 2;
+    if (ns <= 50000000ULL) return 3;
+    if (ns <= 75000000ULL) return 4;
+    if (ns <= 100000000ULL) return 5;
+    if (ns <= 250000000ULL) return 6;
+    if (ns <= 500000000ULL) return 7;
+    if (ns <= 750000000ULL) return 8;
+    if (ns <= 1000000000ULL) return 9;
+    if (ns <= 2500000000ULL) return 10;
+    if (ns <= 5000000000ULL) return 11;
+    if (ns <= 7500000000ULL) return 12;
+    if (ns <= 10000000000ULL) return 13;
+    return 14;
+}
+
+static __always_inline void fill_event(struct http_event *e, u8 kind, u32 tgid, u32 fd,
+                                       struct conn_info *c) {
+    e->ts_ns = bpf_ktime_get_ns();
+    e->gen = c->gen;
+    e->duration_ns = 0;
+    e->len = 0;
+    e->pid = tgid;
+    e->fd = fd;
+    e->client_pid = c->client_pid;
+    e->peer_port = c->peer_port;
+    e->local_port = c->local_port;
+    e->caplen = 0;
+    e->status = 0;
+    e->kind = kind;
+    e->role = c->role;
+    e->method = c->method;
+    e->pad = 0;
+    __builtin_memcpy(e->peer, c->peer, 16);
+}
+
+/* A buffer that starts an HTTP message, to user space (slow path). */
+static __always_inline void emit_raw(u8 kind, u32 tgid, u32 fd, struct conn_info *c,
+                                     u64 buf, u64 n, s64 len) {
     struct http_event *e = http_events.ringbuf_reserve(sizeof(struct http_event));
     if (!e) {
         count_drop(1);
         return;
     }
-    e->ts_ns = bpf_ktime_get_ns();
-    e->pid = tgid;
-    e->fd = fd;
+    fill_event(e, kind, tgid, fd, c);
     e->len = len;
-    e->kind = kind;
-    e->role = c->role;
-    e->family = c->family;
-    e->peer_port = c->peer_port;
-    __builtin_memcpy(e->peer, c->peer, 16);
     u32 cap = n > CAPTURE_BYTES ? CAPTURE_BYTES : (u32)n;
     e->caplen = cap;
     /* cap <= CAPTURE_BYTES already; the mask states the bound in a form the verifier tracks */
@@ -113,23 +217,158 @@ static __always_inline void emit_data(u8 kind, u32 tgid, u32 fd, struct conn_inf
     http_events.ringbuf_submit(e, BPF_RB_NO_WAKEUP);
 }
 
-static __always_inline void emit_conn(u8 kind, u32 tgid, u32 fd, struct conn_info *c) {
+/* The kernel's in-flight request (or a completed one, H_DONE) as an event: path in data. */
+static __always_inline void emit_request(u8 kind, u32 tgid, u32 fd, struct conn_info *c,
+                                         u16 status, u64 now) {
     struct http_event *e = http_events.ringbuf_reserve(sizeof(struct http_event));
     if (!e) {
         count_drop(1);
         return;
     }
-    e->ts_ns = bpf_ktime_get_ns();
-    e->pid = tgid;
-    e->fd = fd;
-    e->len = 0;
-    e->kind = kind;
-    e->role = c->role;
-    e->family = c->family;
-    e->peer_port = c->peer_port;
-    e->caplen = 0;
-    __builtin_memcpy(e->peer, c->peer, 16);
+    fill_event(e, kind, tgid, fd, c);
+    e->ts_ns = c->req_ts;
+    e->status = status;
+    e->duration_ns = now - c->req_ts;
+    e->caplen = PATH_BYTES;
+    __builtin_memcpy(e->data, c->path, PATH_BYTES);
     http_events.ringbuf_submit(e, BPF_RB_NO_WAKEUP);
+}
+
+/* Whether the request in buf is fast-path material: one whole head ending the buffer, and a
+ * path that fits PATH_BYTES. Copies the path into c->path. */
+static __always_inline int fast_request(struct conn_info *c, u64 buf, u64 n, int method) {
+    if (n < 16 || n > CAPTURE_BYTES)
+        return 0;
+    int zero = 0;
+    struct scratch_buf *s = scratch.lookup(&zero);
+    if (!s)
+        return 0;
+    u32 len = (u32)n & (CAPTURE_BYTES - 1 + CAPTURE_BYTES);
+    if (len > CAPTURE_BYTES || bpf_probe_read_user(s->b, len, (void *)buf) != 0)
+        return 0;
+    /* the first blank line must end the buffer: no body, no second (pipelined) request */
+    u32 end = 0;
+    for (u32 i = 3; i < CAPTURE_BYTES; i++) {
+        if (i >= len)
+            break;
+        if (s->b[i] == '\n' && s->b[(i - 1) & (CAPTURE_BYTES - 1)] == '\r' &&
+            s->b[(i - 2) & (CAPTURE_BYTES - 1)] == '\n' && s->b[(i - 3) & (CAPTURE_BYTES - 1)] == '\r') {
+            end = i + 1;
+            break;
+        }
+    }
+    if (end != len)
+        return 0;
+    u32 start = method_len(method) + 1;
+    int terminated = 0;
+    for (u32 j = 0; j < PATH_BYTES; j++) {
+        char ch = terminated ? 0 : s->b[(start + j) & (CAPTURE_BYTES - 1)];
+        if (ch == ' ' || ch == '?' || ch == '#' || ch == '\r') {
+            terminated = 1;
+            ch = 0;
+        }
+        c->path[j] = ch;
+    }
+    return terminated;
+}
+
+BPF_PERCPU_ARRAY(agg_key_scratch, struct agg_key, 1);
+
+static __always_inline void complete(u32 tgid, u32 fd, struct conn_info *c, u16 status, u64 now) {
+    int zi = 0;
+    struct agg_key *kp = agg_key_scratch.lookup(&zi);
+    if (!kp)
+        return;
+    /* zeroed word by word: clang would emit a memset call, which BPF cannot make */
+    u64 *words = (u64 *)kp;
+#pragma unroll
+    for (int i = 0; i < sizeof(struct agg_key) / 8; i++)
+        words[i] = 0;
+    struct agg_key k;
+    k = *kp;
+    k.pid = tgid;
+    k.role = c->role;
+    k.method = c->method;
+    k.status = status;
+    if (c->role == ROLE_SERVER) {
+        k.port = c->local_port;
+        k.client_pid = c->client_pid;
+        if (!c->client_pid)
+            __builtin_memcpy(k.addr, c->peer, 16);
+    } else {
+        k.port = c->peer_port;
+        __builtin_memcpy(k.addr, c->peer, 16);
+    }
+    __builtin_memcpy(k.path, c->path, PATH_BYTES);
+    u64 d = now - c->req_ts;
+    struct agg_val *v = http_agg.lookup(&k);
+    if (!v) {
+        struct agg_val *zero = agg_zero.lookup(&zi);
+        if (zero)
+            http_agg.insert(&k, zero);
+        v = http_agg.lookup(&k);
+        if (!v) {
+            emit_request(H_DONE, tgid, fd, c, status, now);  /* map full: still counted */
+            return;
+        }
+    }
+    __sync_fetch_and_add(&v->count, 1);
+    __sync_fetch_and_add(&v->sum_ns, d);
+    int b = bucket_of(d);
+    if (b >= 0 && b < NBUCKETS)
+        __sync_fetch_and_add(&v->buckets[b], 1);
+}
+
+static __always_inline void on_data(u8 kind, u32 tgid, u32 fd, struct conn_info *c,
+                                    u64 buf, u64 n, s64 len) {
+    if (n < 4)
+        return;
+    u32 w = 0;
+    if (bpf_probe_read_user(&w, sizeof(w), (void *)buf) != 0)
+        return;
+    int cls = classify(w);
+    if (!cls)
+        return;  /* a continuation of a message, or not HTTP */
+    if (c->state == ST_SLOW) {
+        emit_raw(kind, tgid, fd, c, buf, n, len);
+        return;
+    }
+    int request_side = (c->role == ROLE_SERVER) == (kind == H_READ);
+    u64 now = bpf_ktime_get_ns();
+    if (cls == RESPONSE) {
+        if (request_side)
+            return;
+        if (c->state == ST_INFLIGHT) {
+            u8 st[3] = {};
+            if (n < 12 || bpf_probe_read_user(st, 3, (void *)(buf + 9)) != 0)
+                goto slow;
+            if (st[0] < '1' || st[0] > '5' || st[1] < '0' || st[1] > '9' || st[2] < '0' || st[2] > '9')
+                goto slow;
+            u16 status = (st[0] - '0') * 100 + (st[1] - '0') * 10 + (st[2] - '0');
+            if (status < 200)
+                return;  /* 1xx: the final response is still to come */
+            complete(tgid, fd, c, status, now);
+            c->state = ST_IDLE;
+            return;
+        }
+        goto slow;  /* a response without a request in flight: let user space count it */
+    }
+    if (!request_side)
+        return;
+    if (c->state == ST_IDLE) {
+        c->method = cls;
+        if (fast_request(c, buf, n, cls)) {
+            c->req_ts = now;
+            c->state = ST_INFLIGHT;
+            return;
+        }
+        goto slow;
+    }
+    /* a second request while one is in flight: pipelining */
+    emit_request(H_PENDING, tgid, fd, c, 0, now);
+slow:
+    c->state = ST_SLOW;
+    emit_raw(kind, tgid, fd, c, buf, n, len);
 }
 
 /* ---- reads: the data is there at sys_exit ---- */
@@ -161,7 +400,7 @@ static __always_inline int exit_read(long ret) {
     if (!c)
         return 0;
     u64 n = (u64)ret < args.max ? (u64)ret : args.max;
-    emit_data(H_READ, tgid, args.fd, c, args.buf, n, ret);
+    on_data(H_READ, tgid, args.fd, c, args.buf, n, ret);
     return 0;
 }
 
@@ -211,7 +450,7 @@ static __always_inline int on_write(u32 fd, u64 buf, u64 n, u64 total) {
     struct conn_info *c = conns.lookup(&key);
     if (!c)
         return 0;
-    emit_data(H_WRITE, tgid, fd, c, buf, n, total);
+    on_data(H_WRITE, tgid, fd, c, buf, n, total);
     return 0;
 }
 
@@ -250,14 +489,23 @@ static __always_inline int exit_accept(long ret) {
     if (ret < 0)
         return 0;
     struct conn_info c = {};
+    u16 family = 0;
     c.role = ROLE_SERVER;
-    read_sockaddr(upeer, &c.family, &c.peer_port, c.peer);
-    if (c.family != 0 && c.family != 2 && c.family != 10)
+    c.gen = bpf_ktime_get_ns();
+    read_sockaddr(upeer, &family, &c.peer_port, c.peer);
+    if (family != 0 && family != 2 && family != 10)
         return 0;  /* unix sockets and others: not TCP */
+    struct endpoint ep;
+    make_endpoint(&ep, 10, c.peer, c.peer_port);
+    u32 *cpid = local_clients.lookup(&ep);
+    if (cpid)
+        c.client_pid = *cpid;
+    u16 *lport = server_ports.lookup(&ep);
+    if (lport)
+        c.local_port = *lport;
     u32 tgid = id >> 32;
     u64 key = conn_key(tgid, (u32)ret);
     conns.update(&key, &c);
-    emit_conn(H_OPEN, tgid, (u32)ret, &c);
     return 0;
 }
 
@@ -291,12 +539,11 @@ TRACEPOINT_PROBE(syscalls, sys_exit_connect) {
         return 0;
     struct conn_info c = {};
     c.role = ROLE_CLIENT;
-    c.family = args_copy.family;
+    c.gen = bpf_ktime_get_ns();
     c.peer_port = args_copy.port;
     __builtin_memcpy(c.peer, args_copy.addr, 16);
     u64 key = conn_key(tgid, args_copy.fd);
     conns.update(&key, &c);
-    emit_conn(H_OPEN, tgid, args_copy.fd, &c);
     return 0;
 }
 
@@ -305,11 +552,6 @@ TRACEPOINT_PROBE(syscalls, sys_enter_close) {
     if (!is_tracked(tgid))
         return 0;
     u64 key = conn_key(tgid, args->fd);
-    struct conn_info *c = conns.lookup(&key);
-    if (!c)
-        return 0;
-    struct conn_info copy = *c;
     conns.delete(&key);
-    emit_conn(H_CLOSE, tgid, args->fd, &copy);
     return 0;
 }

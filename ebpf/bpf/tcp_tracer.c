@@ -158,6 +158,9 @@ TRACEPOINT_PROBE(sock, inet_sock_set_state) {
             return 0;
         COPY_TUPLE(i, args);
         if (new == TCP_ESTABLISHED) {
+            struct endpoint ep;
+            make_endpoint(&ep, i->family, i->saddr, i->sport);
+            local_clients.update(&ep, &i->pid);
             emit(EV_CONNECT, sk, i, now, i->pid, old);
             i->start_ns = now;
         } else if (new == TCP_CLOSE) {
@@ -175,6 +178,10 @@ TRACEPOINT_PROBE(sock, inet_sock_set_state) {
         n.role = ROLE_SERVER;
         COPY_TUPLE(&n, args);
         socks.update(&sk, &n);
+        struct endpoint ep;
+        make_endpoint(&ep, n.family, n.daddr, n.dport);
+        u16 lport = n.sport;
+        server_ports.update(&ep, &lport);
         emit(EV_ACCEPT, sk, &n, now, 0, old);
         return 0;
     }

@@ -70,6 +70,16 @@ def test_connections_beyond_the_bound_are_closed_and_counted(served):
     assert wait_until(lambda: _ok(port, ctx), timeout=10.0)
 
 
+def test_plain_http_on_the_tls_port_is_counted_not_fatal(served):
+    server, port, ctx, _, _ = served
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as raw:
+        raw.sendall(b"POST /mutate-v1-pod HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n{}")
+        raw.recv(1024)  # the server answers with a TLS alert or just closes
+    errors = lambda: server.metrics.registry.get_sample_value("skuber_operator_connection_errors_total") or 0
+    assert wait_until(lambda: errors() >= 1, timeout=10.0)
+    assert _ok(port, ctx)
+
+
 def _ok(port, ctx):
     try:
         return post(port, ctx, "/mutate-v1-pod", review(deployment_pod({})))[0] == 200

@@ -44,6 +44,10 @@ class Config:
             raise ConfigError("endpoint", f"expected host:port, got {self.endpoint!r}")
         if self.translation_strategy and self.translation_strategy not in TRANSLATION_STRATEGIES:
             raise ConfigError("translation_strategy", f"invalid translation_strategy: {self.translation_strategy}")
+        if self.translation_strategy in ("NoUTF8EscapingWithSuffixes", "NoTranslation"):
+            # They keep dots in names, which needs the UTF-8 (quoted) exposition we do not serve.
+            raise ConfigError("translation_strategy", f"{self.translation_strategy} is not supported; "
+                                                      "use UnderscoreEscapingWithSuffixes or UnderscoreEscapingWithoutSuffixes")
         if self.metric_expiration < 0:
             raise ConfigError("metric_expiration", "must not be negative")
 

@@ -57,7 +57,7 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header("Content-Encoding", "gzip")
         self.end_headers()
         try:
-            for text in exporter.families():
+            for text in exporter.families(openmetrics):
                 self._chunk(text.encode(), gz)
             if openmetrics:
                 self._chunk(b"# EOF\n", gz)
@@ -128,9 +128,9 @@ class PrometheusExporter(Component):
         self.telemetry.exporter_sent("metrics", n - dropped)
         payload.ack(True)
 
-    def families(self):
+    def families(self, openmetrics: bool = False):
         self.scrapes += 1
-        return self.store.families_text()
+        return self.store.families_text(openmetrics)
 
     def render(self) -> str:
         return "".join(self.families())

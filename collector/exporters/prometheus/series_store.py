@@ -43,22 +43,29 @@ class _Group:
 
 
 class _Series:
-    __slots__ = ("text", "value", "group")
+    # No value slot: the rendered line says it, and 300k floats weigh 10 MB.
+    __slots__ = ("text", "group")
 
-    def __init__(self, text: str, value, group: _Group):
+    def __init__(self, text: str, group: _Group):
         self.text = text
-        self.value = value
         self.group = group
 
 
 class _Family:
-    __slots__ = ("name", "type", "header", "series")
+    __slots__ = ("name", "type", "help", "series", "totals")
 
     def __init__(self, name: str, type_: str, help_: str):
         self.name = name
         self.type = type_
-        self.header = f"# HELP {name} {escape_help(help_)}\n# TYPE {name} {type_}\n"
+        self.help = escape_help(help_)
         self.series: dict[int, _Series] = {}
+        self.totals: dict[int, float] = {}  # running sums of delta counters only
+
+    def header(self, openmetrics: bool) -> str:
+        name = self.name
+        if openmetrics and self.type == "counter" and name.endswith("_total"):
+            name = name[:-6]  # OpenMetrics names the counter family without its _total sample suffix
+        return f"# HELP {name} {self.help}\n# TYPE {name} {self.type}\n"
 
 
 def _attr_value(v) -> str:
@@ -156,7 +163,7 @@ class SeriesStore:
             fam = self._family(self._prefixed("target_info"), "gauge", "Target metadata")
             if fam is not None:
                 key = _labels_text(info)
-                self._set(fam, key, 1.0, f"{fam.name}{key} 1\n", group)
+                self._set(fam, key, f"{fam.name}{key} 1\n", group)
         return labels
 
     def _prefixed(self, name: str) -> str:
@@ -213,31 +220,31 @@ class SeriesStore:
                 continue
             v = float(p.as_double) if p.WhichOneof("value") == "as_double" else float(p.as_int)
             if accumulate:
-                old = fam.series.get(hash(key))
-                if old is not None:
-                    v += old.value
-            self._set(fam, key, v, None, group, p)
+                h = hash(key)
+                v += fam.totals.get(h, 0.0)
+                fam.totals[h] = v
+            self._set(fam, key, f"{fam.name}{key} {format_value(v)}{self._ts(p)}\n", group)
         return 0
 
-    def _set(self, fam: _Family, key: str, value, text: str | None, group: _Group, p=None) -> None:
+    def _set(self, fam: _Family, key: str, text: str, group: _Group) -> None:
         h = hash(key)
         s = fam.series.get(h)
-        if s is not None and s.group is not group:
-            s.group.valid = False
-        if s is not None and s.value == value and not self.send_timestamps:
-            s.group = group  # unchanged: keep the rendered line
-            return
-        if text is None:
-            text = f"{fam.name}{key} {format_value(value)}{self._ts(p) if p is not None else ''}\n"
-        self.renders += 1
         if s is None:
-            fam.series[h] = _Series(text, value, group)
+            fam.series[h] = _Series(text, group)
             self.series_count += 1
-        else:
-            s.text, s.value, s.group = text, value, group
+            self.renders += 1
+            return
+        if s.group is not group:
+            s.group.valid = False
+            s.group = group
+        if s.text != text:  # unchanged lines keep their string (and the scrape output)
+            s.text = text
+            self.renders += 1
 
     def _remove(self, fam: _Family, key: str) -> None:
-        s = fam.series.pop(hash(key), None)
+        h = hash(key)
+        s = fam.series.pop(h, None)
+        fam.totals.pop(h, None)
         if s is not None:
             s.group.valid = False
             self.series_count -= 1
@@ -253,7 +260,6 @@ class SeriesStore:
             if p.flags & _NO_RECORDED_VALUE:
                 self._remove(fam, key)
                 continue
-            value = (tuple(p.bucket_counts), tuple(p.explicit_bounds), p.sum, p.count)
             ts = self._ts(p)
             lines, cum = [], 0
             for i, bound in enumerate(p.explicit_bounds):
@@ -262,7 +268,7 @@ class SeriesStore:
             lines.append(f"{name}_bucket{_labels_text(labels, ('le', '+Inf'))} {format_value(p.count)}{ts}\n")
             lines.append(f"{name}_sum{key} {format_value(p.sum)}{ts}\n")
             lines.append(f"{name}_count{key} {format_value(p.count)}{ts}\n")
-            self._set(fam, key, value, "".join(lines), group)
+            self._set(fam, key, "".join(lines), group)
         return 0
 
     def _summaries(self, m, base: dict, group: _Group) -> int:
@@ -281,12 +287,11 @@ class SeriesStore:
                      for q in p.quantile_values]
             lines.append(f"{name}_sum{key} {format_value(p.sum)}{ts}\n")
             lines.append(f"{name}_count{key} {format_value(p.count)}{ts}\n")
-            value = (tuple((q.quantile, q.value) for q in p.quantile_values), p.sum, p.count)
-            self._set(fam, key, value, "".join(lines), group)
+            self._set(fam, key, "".join(lines), group)
         return 0
 
     # -- scrape ---------------------------------------------------------------------------
-    def families_text(self):
+    def families_text(self, openmetrics: bool = False):
         """Yields the exposition one family at a time (a scrape never holds it all at once).
         Families are sorted by name; series keep their first-seen order."""
         with self._lock:
@@ -299,7 +304,7 @@ class SeriesStore:
                 fam = self._families.get(name)
                 if fam is None or not fam.series:
                     continue
-                text = fam.header + "".join([s.text for s in fam.series.values()])
+                text = fam.header(openmetrics) + "".join([s.text for s in fam.series.values()])
             yield text
 
     def render(self) -> str:
@@ -313,6 +318,7 @@ class SeriesStore:
             stale = [h for h, s in fam.series.items() if s.group.updated < cutoff]
             for h in stale:
                 del fam.series[h]
+                fam.totals.pop(h, None)
             self.series_count -= len(stale)
             if not fam.series:
                 del self._families[name]

@@ -26,7 +26,7 @@ class Config:
     # resource -> annotation keys exposed on kube_<resource>_annotations.
     metric_annotations_allowlist: dict[str, list[str]] = field(default_factory=dict)
     # Objects per emitted request: bounds the memory one emission holds at a time.
-    objects_per_request: int = 500
+    objects_per_request: int = 200
 
     def validate(self) -> None:
         if self.collection_interval <= 0:

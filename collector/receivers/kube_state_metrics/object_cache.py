@@ -1,8 +1,10 @@
-"""Per-object rendered metrics, as kube-state-metrics caches them: each object's rows are encoded
-once into OTLP protobuf bytes when the object changes, and kept zlib-compressed (KSM series
-repeat their labels: ~5x smaller). An emission concatenates cached bytes (protobuf repeated
-fields concatenate) in chunks of objects, parsed in C: its cost is proportional to the bytes,
-and the Python work to the changes.
+"""Per-object rendered metrics, as kube-state-metrics caches them.
+
+Each object is rendered once per change into OTLP protobuf bytes (one ResourceMetrics), kept
+zlib-compressed (KSM series repeat their labels: ~4x smaller). That blob is all we keep of an
+object: the informer caches it instead of the object (a Python dict of a pod weighs ~10 KB, its
+blob ~1.5 KB). An emission concatenates blobs (protobuf repeated fields concatenate) in chunks
+of objects, parsed in C: its cost is proportional to the bytes, the Python work to the changes.
 
 Series that disappear (deleted objects, a label value that changed) are sent once more flagged
 NO_RECORDED_VALUE, OTLP's staleness marker, so the prometheus exporter drops them at once.
@@ -21,7 +23,7 @@ _CUMULATIVE = metrics_pb2.AGGREGATION_TEMPORALITY_CUMULATIVE
 _STALE = metrics_pb2.DATA_POINT_FLAGS_NO_RECORDED_VALUE_MASK
 
 
-def encode(rows: list[Row], ts_ns: int, stale: bool = False) -> bytes:
+def encode(rows: list[Row], ts_ns: int) -> bytes:
     """One ResourceMetrics (empty resource, unnamed scope: KSM series carry no target labels)
     holding the rows grouped by family, as serialized ExportMetricsServiceRequest bytes."""
     req = ExportMetricsServiceRequest()
@@ -39,8 +41,6 @@ def encode(rows: list[Row], ts_ns: int, stale: bool = False) -> bytes:
                 m.gauge.SetInParent()
         points = m.sum.data_points if m.HasField("sum") else m.gauge.data_points
         p = points.add(time_unix_nano=ts_ns, as_double=value)
-        if stale:
-            p.flags = _STALE
         for k, v in labels:
             kv = p.attributes.add()
             kv.key = k
@@ -48,39 +48,66 @@ def encode(rows: list[Row], ts_ns: int, stale: bool = False) -> bytes:
     return req.SerializeToString()
 
 
-def _keys(rows: list[Row]) -> dict:
-    return {(r.family, r.labels): r for r in rows}
+def render(rows: list[Row], ts_ns: int) -> bytes:
+    """The cached form of an object: its encoded rows, compressed."""
+    return zlib.compress(encode(rows, ts_ns), 1)
+
+
+def _points(req):
+    for rm in req.resource_metrics:
+        for sm in rm.scope_metrics:
+            for m in sm.metrics:
+                for p in getattr(m, m.WhichOneof("data")).data_points:
+                    yield m.name, p
+
+
+def _point_key(name: str, p) -> tuple:
+    return name, tuple((kv.key, kv.value.string_value) for kv in p.attributes)
+
+
+def stale_markers(old_blob: bytes, new_blob: bytes | None = None) -> bytes | None:
+    """The series of old_blob missing from new_blob (all of them without new_blob), flagged
+    NO_RECORDED_VALUE, as request bytes; None when nothing disappeared."""
+    old = ExportMetricsServiceRequest.FromString(zlib.decompress(old_blob))
+    keep = set()
+    if new_blob is not None:
+        keep = {_point_key(n, p) for n, p in _points(ExportMetricsServiceRequest.FromString(zlib.decompress(new_blob)))}
+    gone = 0
+    for rm in old.resource_metrics:
+        for sm in rm.scope_metrics:
+            for m in list(sm.metrics):
+                pts = getattr(m, m.WhichOneof("data")).data_points
+                for i in reversed(range(len(pts))):
+                    if _point_key(m.name, pts[i]) in keep:
+                        del pts[i]
+                    else:
+                        pts[i].flags = _STALE
+                        gone += 1
+                if not len(pts):
+                    sm.metrics.remove(m)
+    return old.SerializeToString() if gone else None
 
 
 class ObjectMetricsCache:
-    def __init__(self, clock_ns):
-        self._clock_ns = clock_ns
+    def __init__(self):
         self._objects: dict[tuple, bytes] = {}
         self._stale: list[bytes] = []
         self._lock = threading.Lock()
-        self.renders = 0  # objects encoded (tests and the benchmark check proportionality)
 
-    def put(self, key: tuple, rows: list[Row], old_rows: list[Row] | None = None) -> None:
-        now = self._clock_ns()
-        data = zlib.compress(encode(rows, now), 1)
-        gone = []
-        if old_rows:
-            new_keys = _keys(rows)
-            gone = [r for k, r in _keys(old_rows).items() if k not in new_keys]
-        stale = encode(gone, now, stale=True) if gone else None
+    def put(self, key: tuple, blob: bytes, old_blob: bytes | None = None) -> None:
+        stale = stale_markers(old_blob, blob) if old_blob is not None and old_blob != blob else None
         with self._lock:
-            self._objects[key] = data
+            self._objects[key] = blob
             if stale:
                 self._stale.append(stale)
-            self.renders += 1
 
-    def remove(self, key: tuple, last_rows: list[Row]) -> None:
-        stale = encode(last_rows, self._clock_ns(), stale=True) if last_rows else None
+    def remove(self, key: tuple, last_blob: bytes) -> None:
+        stale = stale_markers(last_blob)
         with self._lock:
             if self._objects.pop(key, None) is not None and stale:
                 self._stale.append(stale)
 
-    def snapshot(self, objects_per_request: int = 500):
+    def snapshot(self, objects_per_request: int = 200):
         """Yields requests holding the staleness markers gathered since last time, then every
         object's current series, at most objects_per_request objects each (bounded memory)."""
         with self._lock:

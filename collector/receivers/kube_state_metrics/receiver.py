@@ -15,34 +15,7 @@ from collector.receivers.k8s_cluster.api_pool import widen_connection_pool
 from .config import Config
 from .families import RESOURCES
 from .families.common import Context
-from .object_cache import ObjectMetricsCache
-
-
-def slim(obj: dict, keep_annotations: bool) -> dict:
-    """Drop what no family reads and what weighs most (managedFields, the last-applied
-    annotation, pod templates, env and probes): informer caches hold every object."""
-    md = dict(obj.get("metadata") or {})
-    md.pop("managedFields", None)
-    if keep_annotations:
-        ann = dict(md.get("annotations") or {})
-        ann.pop("kubectl.kubernetes.io/last-applied-configuration", None)
-        md["annotations"] = ann
-    else:
-        md.pop("annotations", None)
-    out = {"metadata": md, "status": obj.get("status") or {}}
-    spec = dict(obj.get("spec") or {})
-    spec.pop("template", None)
-    spec.pop("jobTemplate", None)
-    if "containers" in spec:
-        spec["containers"] = [{"name": c.get("name"), "image": c.get("image"), "resources": c.get("resources") or {}}
-                              for c in spec["containers"] if isinstance(c, dict)]
-    if "volumes" in spec:
-        spec["volumes"] = [v for v in spec["volumes"] if isinstance(v, dict) and v.get("persistentVolumeClaim")]
-    spec.pop("initContainers", None)
-    spec.pop("tolerations", None)
-    spec.pop("affinity", None)
-    out["spec"] = spec
-    return out
+from .object_cache import ObjectMetricsCache, render
 
 
 class KubeStateMetricsReceiver(Component):
@@ -54,7 +27,8 @@ class KubeStateMetricsReceiver(Component):
         self.telemetry = settings.telemetry
         self._api_client = api_client
         self.ctx = Context(config.metric_labels_allowlist, config.metric_annotations_allowlist)
-        self.cache = ObjectMetricsCache(time.time_ns)
+        self.cache = ObjectMetricsCache()
+        self.renders = 0  # objects rendered: proportional to changes (tests, benchmark)
         self._informers: list = []
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -72,13 +46,11 @@ class KubeStateMetricsReceiver(Component):
                               len(self.config.selected_resources()) * max(1, len(self.config.namespaces)) + 4)
         for resource in self.config.selected_resources():
             plural, group, version, rows_fn, cluster_scoped = RESOURCES[resource]
-            keep_ann = bool(self.config.metric_annotations_allowlist.get(resource))
             for ns in ([None] if cluster_scoped or not self.config.namespaces else self.config.namespaces):
+                # The informer keeps (key, rendered blob) records instead of the objects.
                 inf = Informer(self._api_client, resource=plural, group=group, version=version, namespace=ns,
-                               transform=lambda o, k=keep_ann: slim(o, k),
-                               on_add=self._handler(resource, rows_fn, "add"),
-                               on_update=self._handler(resource, rows_fn, "update"),
-                               on_delete=self._handler(resource, rows_fn, "delete"),
+                               transform=lambda obj, r=resource, f=rows_fn: self._render(r, f, obj),
+                               on_add=self._on_add, on_update=self._on_update, on_delete=self._on_delete,
                                logger=self.log, telemetry=self.telemetry)
                 self._informers.append(inf)
                 inf.start()
@@ -95,35 +67,27 @@ class KubeStateMetricsReceiver(Component):
         self._informers = []
 
     # -- informer callbacks ---------------------------------------------------------------
-    def _rows(self, rows_fn, obj):
+    def _render(self, resource: str, rows_fn, obj: dict):
+        md = obj.get("metadata") or {}
         try:
-            return rows_fn(obj, self.ctx)
+            rows = rows_fn(obj, self.ctx)
+            blob = render(rows, time.time_ns())
         except (AttributeError, TypeError, ValueError, KeyError):
+            # a malformed object: skipped and counted; the informer then holds nothing for it
             self._bad.inc()
-            self.log.debug("kube_state_metrics: skipped malformed object", exc_info=True)
+            self.log.debug("kube_state_metrics: skipped malformed %s %s", resource, md.get("name"), exc_info=True)
             return None
+        self.renders += 1
+        return (resource, md.get("namespace", ""), md.get("name", "")), blob
 
-    def _handler(self, resource: str, rows_fn, kind: str):
-        def key_of(obj):
-            md = obj.get("metadata") or {}
-            return resource, md.get("namespace", ""), md.get("name", "")
+    def _on_add(self, record) -> None:
+        self.cache.put(record[0], record[1])
 
-        if kind == "add":
-            def on_add(obj):
-                rows = self._rows(rows_fn, obj)
-                if rows is not None:
-                    self.cache.put(key_of(obj), rows)
-            return on_add
-        if kind == "update":
-            def on_update(old, new):
-                rows = self._rows(rows_fn, new)
-                if rows is not None:
-                    self.cache.put(key_of(new), rows, self._rows(rows_fn, old))
-            return on_update
+    def _on_update(self, old, new) -> None:
+        self.cache.put(new[0], new[1], old[1])
 
-        def on_delete(obj):
-            self.cache.remove(key_of(obj), self._rows(rows_fn, obj) or [])
-        return on_delete
+    def _on_delete(self, record) -> None:
+        self.cache.remove(record[0], record[1])
 
     # -- emission -------------------------------------------------------------------------
     def _loop(self) -> None:

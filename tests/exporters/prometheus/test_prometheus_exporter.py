@@ -1,5 +1,6 @@
 """prometheus exporter: OTLP metrics in, Prometheus text out (names as the collector converts them)."""
 import time
+import urllib.error
 import urllib.request
 
 import pytest
@@ -185,3 +186,28 @@ def test_send_timestamps_and_namespace():
         point(new_metric(sm, "up", "", "", "gauge"), 1)
     store.ingest(request_with(b, resource={}, scope=""))
     assert store.render().splitlines()[-1] == "skuber_up 1 1700000000123"
+
+
+def test_openmetrics_and_gzip_when_asked(make_settings):
+    import gzip
+    port = free_port()
+    cfg = decode(Config, {"endpoint": f"127.0.0.1:{port}", "enable_open_metrics": True})
+    exp = factory.create(make_settings("exporter", "prometheus"), cfg, frozenset({"metrics"}))
+    exp.start(None)
+    try:
+        def b(sm):
+            point(new_metric(sm, "jobs", "Jobs done", "", "sum", monotonic=True), 3)
+        exp.consume(Payload("metrics", request_with(b, resource={}, scope="")))
+        req = urllib.request.Request(f"http://127.0.0.1:{port}/metrics",
+                                     headers={"Accept": "application/openmetrics-text; version=1.0.0",
+                                              "Accept-Encoding": "gzip"})
+        with urllib.request.urlopen(req, timeout=5) as r:
+            assert r.headers["Content-Type"].startswith("application/openmetrics-text")
+            text = gzip.decompress(r.read()).decode()
+        assert text == "# HELP jobs Jobs done\n# TYPE jobs counter\njobs_total 3\n# EOF\n"
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/nope", timeout=5) as r:
+            pytest.fail("expected 404")
+    except urllib.error.HTTPError as e:
+        assert e.code == 404
+    finally:
+        exp.shutdown(time.monotonic() + 2)

@@ -74,8 +74,8 @@ def test_gateway_outage_loses_nothing_and_memory_stays_bounded(tmp_path):
     a = start_agent(root, f"127.0.0.1:{port}", start_at="beginning")
     try:
         assert sink.wait_for(lambda s: s.count("logs") >= 1000, 30)
-        before = delivered(sink)
         sink.stop()
+        before = delivered(sink)  # after stop: a request accepted while stopping counts
         proc = psutil.Process(a.proc.pid)
         peak = 0
         t_end = time.monotonic() + 30  # the gateway is down for 30 s while the writer goes on

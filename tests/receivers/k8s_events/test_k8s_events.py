@@ -207,3 +207,40 @@ def test_unacknowledged_events_are_redelivered_after_restart(fake_api, make_sett
     finally:
         rcv2.shutdown(time.monotonic() + 5)
         st2.shutdown(time.monotonic() + 5)
+
+
+def test_only_the_leader_emits_events_and_the_standby_takes_over(fake_api, make_settings, fake_host, recorder):
+    from collector.extensions.k8s_leader_elector import factory as elector_factory
+    from collector.extensions.k8s_leader_elector.config import Config as ElectorConfig
+
+    ecfg = decode(ElectorConfig, {"auth_type": "kubeConfig", "lease_name": "events", "lease_namespace": "skuber",
+                                  "lease_duration": "1500ms", "renew_deadline": "1s", "retry_period": "200ms"})
+    replicas = []
+    for name in ("a", "b"):
+        ext = elector_factory.create(make_settings("extension", "k8s_leader_elector"), ecfg)
+        ext.identity = f"pod-{name}"
+        host_ext = {"k8s_leader_elector": ext}
+        ext.start(fake_host(host_ext))
+        sink = recorder()
+        rcv = start_receiver(make_settings, fake_host, sink, host_ext, k8s_leader_elector="k8s_leader_elector")
+        replicas.append((ext, rcv, sink))
+    pod = o.pod("p", "shop")
+    try:
+        assert wait_until(lambda: any(e.is_leader for e, _, _ in replicas), 10)
+        leader = next(i for i, (e, _, _) in enumerate(replicas) if e.is_leader)
+        assert wait_until(lambda: replicas[leader][1]._informers and replicas[leader][1]._informers[0].synced, 10)
+        fake_api.create(o.core_event(pod, message="first"))
+        assert wait_until(lambda: messages(replicas[leader][2].payloads) == ["first"], 10)
+        time.sleep(0.3)
+        assert messages(replicas[1 - leader][2].payloads) == []
+        ext, rcv, _ = replicas[leader]
+        rcv.shutdown(time.monotonic() + 5)
+        ext.shutdown(time.monotonic() + 5)
+        other = replicas[1 - leader]
+        assert wait_until(lambda: other[0].is_leader and other[1]._informers and other[1]._informers[0].synced, 10)
+        fake_api.create(o.core_event(pod, message="second"))
+        assert wait_until(lambda: "second" in messages(other[2].payloads), 10)
+    finally:
+        for ext, rcv, _ in replicas:
+            rcv.shutdown(time.monotonic() + 5)
+            ext.shutdown(time.monotonic() + 5)

@@ -168,14 +168,14 @@ def test_rendering_follows_changes_not_emissions_or_scrapes(fake_api, ksm):
         fake_api.create(o.pod(f"p{i}", "shop"))
     rcv, scrape = ksm(resources=["pods"])
     assert wait_until(lambda: rcv.emissions >= 2, 15)
-    renders = rcv.cache.renders
+    renders = rcv.renders
     assert renders == 5
     for _ in range(5):
         scrape()
     time.sleep(0.5)  # more emissions happen
-    assert rcv.cache.renders == renders
+    assert rcv.renders == renders
     fake_api.create(o.pod("p9", "shop"))
-    assert wait_until(lambda: rcv.cache.renders == renders + 1, 10)
+    assert wait_until(lambda: rcv.renders == renders + 1, 10)
 
 
 def test_config_rejects_unknown_resources():

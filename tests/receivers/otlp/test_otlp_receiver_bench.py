@@ -75,6 +75,7 @@ exporters:
   otlp: {{endpoint: "127.0.0.1:{sink_port}", tls: {{insecure: true}}, compression: {compression},
           sending_queue: {{queue_size: 5000}}}}
 service:
+  telemetry: {{metrics: {{level: none}}}}  # no :8888 endpoint; the counters are still kept
   pipelines: {{traces: {{receivers: [otlp], exporters: [otlp]}}}}
 """)
         try:
