@@ -160,11 +160,11 @@ class Informer:
         need_list = True
         failures = 0
         while not self._stopped.is_set():
+            self._delivered = False
             try:
                 if need_list:
                     self._list()
                     need_list = False
-                self._delivered = False
                 began = time.monotonic()
                 self._watch()
                 if self._delivered or time.monotonic() - began >= 1.0:
@@ -180,6 +180,10 @@ class Informer:
                 self._count("relists")
                 self.logger.info("%s: resourceVersion %s expired, relisting", self._label,
                                  self.last_resource_version)
+                # one relist is routine; 410 after 410 with nothing in between is not
+                failures = 0 if self._delivered else failures + 1
+                if failures > 1:
+                    self._stopped.wait(min(self.backoff_max, self.backoff_initial * 2 ** min(failures - 2, 10)))
             except Exception as e:  # noqa: BLE001 - any failure: back off, then resume or relist
                 if self._stopped.is_set():
                     break

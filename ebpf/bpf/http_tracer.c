@@ -26,6 +26,7 @@
 #define ST_SLOW 2
 
 #define PATH_BYTES 64
+#define FAST_HEAD_MAX 512  /* longer request heads take the user-space path */
 #define NBUCKETS 15
 #define RESPONSE 100
 
@@ -237,7 +238,7 @@ static __always_inline void emit_request(u8 kind, u32 tgid, u32 fd, struct conn_
 /* Whether the request in buf is fast-path material: one whole head ending the buffer, and a
  * path that fits PATH_BYTES. Copies the path into c->path. */
 static __always_inline int fast_request(struct conn_info *c, u64 buf, u64 n, int method) {
-    if (n < 16 || n > CAPTURE_BYTES)
+    if (n < 16 || n > FAST_HEAD_MAX)
         return 0;
     int zero = 0;
     struct scratch_buf *s = scratch.lookup(&zero);
@@ -247,29 +248,44 @@ static __always_inline int fast_request(struct conn_info *c, u64 buf, u64 n, int
     if (len > CAPTURE_BYTES || bpf_probe_read_user(s->b, len, (void *)buf) != 0)
         return 0;
     /* the first blank line must end the buffer: no body, no second (pipelined) request */
-    u32 end = 0;
-    for (u32 i = 3; i < CAPTURE_BYTES; i++) {
+    /* a rolling 32-bit window keeps the loop to one comparison per byte, which keeps the
+     * verifier's walk of this bounded loop small */
+    u32 end = 0, win = 0;
+    for (u32 i = 0; i < FAST_HEAD_MAX; i++) {
         if (i >= len)
             break;
-        if (s->b[i] == '\n' && s->b[(i - 1) & (CAPTURE_BYTES - 1)] == '\r' &&
-            s->b[(i - 2) & (CAPTURE_BYTES - 1)] == '\n' && s->b[(i - 3) & (CAPTURE_BYTES - 1)] == '\r') {
+        win = (win << 8) | s->b[i & (CAPTURE_BYTES - 1)];
+        if (win == 0x0d0a0d0a) {
             end = i + 1;
             break;
         }
     }
     if (end != len)
         return 0;
-    u32 start = method_len(method) + 1;
-    int terminated = 0;
+    u32 start = (method_len(method) + 1) & 15;
+    u32 t = PATH_BYTES;
     for (u32 j = 0; j < PATH_BYTES; j++) {
-        char ch = terminated ? 0 : s->b[(start + j) & (CAPTURE_BYTES - 1)];
+        char ch = s->b[(start + j) & (CAPTURE_BYTES - 1)];
         if (ch == ' ' || ch == '?' || ch == '#' || ch == '\r') {
-            terminated = 1;
-            ch = 0;
+            t = j;
+            break;
         }
-        c->path[j] = ch;
     }
-    return terminated;
+    if (t >= PATH_BYTES)
+        return 0;  /* longer than PATH_BYTES: user space sees the whole path */
+    /* copy, then clear the bytes after the path word by word (a byte loop storing zeroes
+     * becomes a memset call, which BPF programs cannot make) */
+    __builtin_memcpy(c->path, &s->b[start], PATH_BYTES);
+    u64 *pw = (u64 *)c->path;
+#pragma unroll
+    for (u32 i = 0; i < PATH_BYTES / 8; i++) {
+        u32 lo = i * 8;
+        if (t <= lo)
+            pw[i] = 0;
+        else if (t < lo + 8)
+            pw[i] &= (1ULL << ((t - lo) * 8)) - 1;
+    }
+    return 1;
 }
 
 BPF_PERCPU_ARRAY(agg_key_scratch, struct agg_key, 1);

@@ -98,7 +98,7 @@ def test_backoff_delays_grow_between_attempts(sink):
         gaps = [b - a for a, b in zip(times, times[1:])]
         assert len(gaps) == 3
         for gap, expected in zip(gaps, (0.1, 0.2, 0.4)):
-            assert expected * 0.9 <= gap < expected + 0.5
+            assert expected * 0.9 <= gap < expected + 1.0  # generous: 2 busy cores
     finally:
         built.shutdown()
 
@@ -112,7 +112,7 @@ def test_retries_stop_after_max_elapsed_time(sink):
         start = time.monotonic()
         built.exporter.consume(payload("logs", logs_request(2), ack))
         assert ack.wait(1, timeout=5) == [False]
-        assert time.monotonic() - start < 2
+        assert time.monotonic() - start < 4
         assert len(sink.attempts) >= 3
         assert built.metric("otelcol_exporter_send_failed_log_records_total") == 2
     finally:
@@ -273,7 +273,7 @@ def test_shutdown_interrupts_backoff_wait_and_acks_false():
     time.sleep(0.3)  # first attempt fails at once; the consumer now waits ~30s
     start = time.monotonic()
     built.shutdown(grace=5)
-    assert time.monotonic() - start < 2
+    assert time.monotonic() - start < 3
     assert ack.wait(1) == [False]
     assert built.metric("otelcol_exporter_send_failed_log_records_total") == 2
     with pytest.raises(Refused):

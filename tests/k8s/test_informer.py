@@ -255,7 +255,7 @@ def test_self_telemetry_counts_requests_events_and_relists(fake_api, api_client,
     with disconnected(fake_api):
         fake_api.create(objects.pod("c"))
         fake_api.compact()
-    assert wait_until(lambda: inf.stats.relists == 1, 5)
+    assert wait_until(lambda: inf.stats.relists == 1 and inf.stats.lists == 2 and inf.synced, 5)
     get = tel.registry.get_sample_value
     assert get("skuber_k8s_informer_requests_total", {"resource": "v1/pods", "verb": "list"}) == 2
     assert get("skuber_k8s_informer_events_total", {"resource": "v1/pods", "type": "ADDED"}) == 1
@@ -269,3 +269,16 @@ def test_watch_that_ends_normally_is_resumed_without_relist(fake_api, api_client
     assert wait_until(lambda: inf.get("default", "late") is not None, 5)
     assert inf.stats.relists == 0 and inf.stats.errors == 0 and inf.stats.lists == 1
     assert any("timeoutSeconds=1" in p and "allowWatchBookmarks=true" in p for _, p in fake_api.requests)
+
+
+def test_unreachable_server_after_a_healthy_watch_backs_off(fake_api, api_client, informers):
+    inf, _ = make(api_client, informers, backoff_initial=0.1, backoff_max=0.4)
+    assert wait_until(lambda: inf.stats.bookmarks >= 1, 5)  # the watch delivered something
+    with disconnected(fake_api):
+        fake_api.compact()  # forces a relist, which keeps failing while we are "away"
+        fake_api.create(objects.pod("x"))
+        fake_api.compact()
+        time.sleep(1.5)
+        errors = inf.stats.errors
+    assert 1 <= errors <= 15, errors  # backed off, not a hot loop
+    assert wait_until(lambda: inf.get("default", "x") is not None, 5)
