@@ -159,6 +159,7 @@ class ProgramOptions:
     http_ring_pages: int = 512    # 2 MiB
     capture_bytes: int = 512      # first bytes of each HTTP message sent to user space
     max_agg: int = 10240          # kernel-side HTTP aggregates (pid, route, status...)
+    fast_path: bool = True        # HTTP exchanges measured in the kernel (see http_tracer.c)
 
 
 def build_source(opts: ProgramOptions) -> str:
@@ -187,6 +188,7 @@ def build_cflags(opts: ProgramOptions, features: Features) -> list[str]:
         f"-DTCP_RING_PAGES={opts.tcp_ring_pages}",
         f"-DHTTP_RING_PAGES={opts.http_ring_pages}", f"-DCAPTURE_BYTES={opts.capture_bytes}",
         f"-DHAVE_SOCK_LENGTH={1 if features.sock_length_tracepoints else 0}",
+        f"-DFAST_PATH={1 if opts.fast_path else 0}",
         "-Wno-macro-redefined",
     ]
     for macro, member in TCP_SOCK_MEMBERS.items():

@@ -201,6 +201,9 @@ class EbpfConfig:
     buffer_sizes: Any = None
     # Ours (not Beyla's):
     http_capture: bool = True               # HTTP/1.x RED metrics from syscall tracepoints
+    body_size_metrics: bool = False         # http.*.body.size histograms (Content-Length);
+                                            # they need every request in user space, so they
+                                            # turn the kernel-side fast path off
     kernel_headers_search: list[str] = field(default_factory=lambda: ["/usr/src/linux-headers-*"])
     headers_cache_dir: str = "/tmp/skuber-apm/headers"
     proc_path: str = "/proc"                # /hostfs/proc when the host's /proc is mounted there

@@ -34,6 +34,7 @@ class Process:
     included: bool = False
     name: str = ""
     namespace: str = ""
+    exited: bool = False   # kept until its last kernel aggregates were collected
 
 
 def _resource_attr(value: str | None, key: str) -> str | None:
@@ -164,6 +165,9 @@ class ServiceRegistry:
             return None
         with self._lock:
             p = self.processes.get(pid)
+            if p is not None and p.exited:  # the pid was reused by a new process
+                del self.processes[pid]
+                p = None
             if p is None:
                 if len(self.processes) >= self.max_processes:
                     self.dropped += 1
@@ -200,16 +204,27 @@ class ServiceRegistry:
         self.on_change(fresh)
 
     def exit(self, pid: int) -> None:
+        """The process ended. It stays known (for naming) until `reap`, because the kernel's
+        aggregates of its last requests are read at the next collection."""
         with self._lock:
-            p = self.processes.pop(pid, None)
-            if p is None:
+            p = self.processes.get(pid)
+            if p is None or p.exited:
                 return
+            p.exited = True
             for port in p.ports:
                 pids = self.listeners.get(port)
                 if pids:
                     pids.discard(pid)
                     if not pids:
                         del self.listeners[port]
+
+    def reap(self) -> list[int]:
+        """Forgets processes that exited before the last collection; returns their pids."""
+        with self._lock:
+            gone = [pid for pid, p in self.processes.items() if p.exited]
+            for pid in gone:
+                del self.processes[pid]
+        return gone
 
     def refresh_pods(self) -> None:
         """Re-resolve pod metadata (the pod may have appeared in the informer after the process)."""
@@ -241,7 +256,7 @@ class ServiceRegistry:
 
     def services(self) -> list[Process]:
         with self._lock:
-            return [p for p in self.processes.values() if p.included]
+            return [p for p in self.processes.values() if p.included and not p.exited]
 
     # --- /proc scan ------------------------------------------------------------------------
     def scan(self) -> list[tuple[int, int, int, procfs.TcpSocket]]:

@@ -1,14 +1,18 @@
-"""HTTP RED metrics and the service graph from http_tracer.c's message-start events.
+"""HTTP RED metrics and the service graph from http_tracer.c.
 
-Per connection (pid, fd) a FIFO of requests awaiting their response: the server side pushes a
-request when it reads one and pops it when it writes a response; the client side pushes on
-write and pops on read. That makes keep-alive (many requests per connection) and pipelining
-(several requests in flight) come out right, and an H_OPEN event for a reused fd starts clean.
+Two sources, one set of metrics:
+- the kernel's fast path: per (pid, role, method, path, status, port, peer) duration histograms
+  in the http_agg map, read every collection interval (`collect_kernel`), as deltas;
+- the slow path: connections the kernel handed over (pipelining, bodies, long heads...) send
+  each buffer that starts an HTTP message. Per connection (pid, fd) a FIFO of requests awaits
+  their responses: the server side pushes on read and pops on write, the client side pushes on
+  write and pops on read; a new connection generation on the same fd starts clean.
 """
 from __future__ import annotations
 
 import ctypes
 import dataclasses
+import ipaddress
 from collections import OrderedDict, deque
 from typing import Callable
 
@@ -19,9 +23,11 @@ from .metric_store import DURATION_BUCKETS, SIZE_BUCKETS, Attrs, MetricStore, at
 from .routes import RouteMatcher
 from .tcp_metrics import decode_addr
 
-H_READ, H_WRITE, H_OPEN, H_CLOSE = 1, 2, 3, 4
+H_READ, H_WRITE, H_DONE, H_PENDING = 1, 2, 5, 6
 ROLE_CLIENT, ROLE_SERVER = 1, 2
 MAX_IN_FLIGHT = 64  # requests awaiting a response on one connection
+METHODS = {1: "GET", 2: "POST", 3: "PUT", 4: "DELETE", 5: "HEAD", 6: "OPTIONS", 7: "PATCH",
+           8: "CONNECT", 9: "TRACE"}
 
 SERVER_DURATION = "http.server.request.duration"
 CLIENT_DURATION = "http.client.request.duration"
@@ -41,7 +47,7 @@ class Pending:
     ts_ns: int
     method: str
     path: str
-    body: int | None
+    body: int | None = None
 
 
 @dataclasses.dataclass
@@ -49,7 +55,27 @@ class Conn:
     role: int
     peer: tuple[str, int]
     local_port: int = 0
+    client_pid: int = 0
+    gen: int = 0
     pending: deque = dataclasses.field(default_factory=deque)
+
+
+@dataclasses.dataclass
+class Exchange:
+    """One request/response, or `count` of them aggregated by the kernel."""
+    pid: int
+    role: int
+    method: str
+    path: str
+    status: int
+    port: int
+    peer_addr: str
+    client_pid: int = 0
+    count: int = 1
+    seconds: float = 0.0              # one duration, or the sum of `count`
+    buckets: list | None = None       # kernel aggregates: bucket counts
+    req_body: int | None = None
+    resp_body: int | None = None
 
 
 class HttpMetrics:
@@ -61,11 +87,13 @@ class HttpMetrics:
         self.resource_of = resource_of
         self.routes = RouteMatcher(routes)
         self.timeout_ns = int(ebpf.http_request_timeout * 1e9)
+        self.body_sizes = ebpf.body_size_metrics
         self.max_conns = ebpf.max_http_connections
         self.count_drop = count_drop or (lambda reason, n: None)
         self.peers = peer_name  # TcpMetrics: names the other end of a connection
         self.conns: "OrderedDict[tuple[int, int], Conn]" = OrderedDict()
         self.tracer = None
+        self._kernel_seen: dict[bytes, tuple[int, int, tuple]] = {}
         d = store.define
         d(SERVER_DURATION, "histogram", "s", "Duration of HTTP server requests.", DURATION_BUCKETS)
         d(CLIENT_DURATION, "histogram", "s", "Duration of HTTP client requests.", DURATION_BUCKETS)
@@ -88,126 +116,188 @@ class HttpMetrics:
         if self.tracer is None:
             return
         table = self.tracer.table("conns")
+        clients = {(s.local_addr, s.local_port): pid for pid, _, role, s in seeds if role == ROLE_CLIENT}
         for pid, fd, role, sock in seeds:
-            key = (pid, fd)
-            if key in self.conns:
+            if (pid, fd) in self.conns:
                 continue
-            peer = (sock.remote_addr, sock.remote_port)
-            self._put(key, Conn(role, peer, sock.local_port if role == ROLE_SERVER else 0))
+            try:
+                packed = ipaddress.ip_address(sock.remote_addr)
+                raw = (packed.packed if packed.version == 6
+                       else ipaddress.IPv6Address("::ffff:" + sock.remote_addr).packed)
+            except ValueError:
+                self.count_drop("seed_failed", 1)
+                continue
             leaf = table.Leaf()
             leaf.role = role
+            leaf.gen = 1
             leaf.peer_port = sock.remote_port
-            try:
-                import ipaddress
-                ip = ipaddress.ip_address(sock.remote_addr)
-                leaf.family = 2 if ip.version == 4 else 10
-                for i, b in enumerate(ip.packed):
-                    leaf.peer[i] = b
-                with self.tracer.lock:
-                    table[table.Key((pid << 32) | fd)] = leaf
-            except (ValueError, Exception):
-                self.count_drop("seed_failed", 1)
+            if role == ROLE_SERVER:
+                leaf.local_port = sock.local_port
+                leaf.client_pid = clients.get((sock.remote_addr, sock.remote_port), 0)
+            for i, b in enumerate(raw):
+                leaf.peer[i] = b
+            with self.tracer.lock:
+                table[table.Key((pid << 32) | fd)] = leaf
 
     def handle_raw(self, e, size: int) -> None:
         data = ctypes.string_at(ctypes.addressof(e.data), min(e.caplen, len(e.data))) if e.caplen else b""
-        peer = (decode_addr(e.family, bytes(e.peer)), e.peer_port) if e.family else ("", 0)
-        self.handle(e.kind, e.pid, e.fd, e.role, peer, e.ts_ns, data)
+        peer = (decode_addr(10, bytes(e.peer)), e.peer_port)
+        if e.kind == H_DONE:  # completed in the kernel, aggregate map full: record it here
+            self._account(Exchange(e.pid, e.role, METHODS.get(e.method, "_OTHER"), _cstr(data),
+                                   e.status, e.local_port if e.role == ROLE_SERVER else e.peer_port,
+                                   peer[0], e.client_pid, seconds=e.duration_ns / 1e9))
+            return
+        conn = self._conn(e.pid, e.fd, e.role, peer, e.gen, e.local_port, e.client_pid)
+        if e.kind == H_PENDING:
+            self._push(conn, Pending(e.ts_ns, METHODS.get(e.method, "_OTHER"), _cstr(data)))
+            return
+        self._data(e.kind, e.pid, conn, e.ts_ns, data)
 
-    # --- user space -----------------------------------------------------------------------
-    def _put(self, key, conn: Conn) -> None:
-        self.conns[key] = conn
+    def collect_kernel(self) -> None:
+        """Adds what the kernel aggregated since the last call (its counters are cumulative)."""
+        if self.tracer is None:
+            return
+        table = self.tracer.table("http_agg")
+        with self.tracer.lock:
+            items = [(bytes(k), k, v.count, v.sum_ns, tuple(v.buckets)) for k, v in table.items()]
+        finished = []
+        for raw, k, count, sum_ns, buckets in items:
+            p = self.registry.get(k.pid)
+            if p is None or p.exited:
+                finished.append((raw, k))  # its last requests are accounted below, then freed
+            prev = self._kernel_seen.get(raw, (0, 0, (0,) * len(buckets)))
+            dc = count - prev[0]
+            if dc <= 0:
+                continue
+            self._kernel_seen[raw] = (count, sum_ns, buckets)
+            peer = decode_addr(10, bytes(k.addr)) if any(k.addr) else ""
+            self._account(Exchange(k.pid, k.role, METHODS.get(k.method, "_OTHER"), _cstr(bytes(k.path)),
+                                   k.status, k.port, peer, k.client_pid, count=dc,
+                                   seconds=(sum_ns - prev[1]) / 1e9,
+                                   buckets=[a - b for a, b in zip(buckets, prev[2])]))
+        if finished:
+            with self.tracer.lock:
+                for raw, k in finished:
+                    try:
+                        del table[k]
+                    except KeyError:
+                        pass
+                    self._kernel_seen.pop(raw, None)
+
+    # --- slow path ------------------------------------------------------------------------
+    def _conn(self, pid, fd, role, peer, gen, local_port=0, client_pid=0) -> Conn:
+        key = (pid, fd)
+        conn = self.conns.get(key)
+        if conn is None or conn.gen != gen:
+            if conn is not None and conn.pending:
+                self.count_drop("http_unanswered", len(conn.pending))
+            conn = Conn(role, peer, local_port, client_pid, gen)
+            self.conns[key] = conn
+            if len(self.conns) > self.max_conns:
+                _, old = self.conns.popitem(last=False)
+                self.count_drop("http_connection_table_full", 1 + len(old.pending))
         self.conns.move_to_end(key)
-        if len(self.conns) > self.max_conns:
-            _, old = self.conns.popitem(last=False)
-            self.count_drop("http_connection_table_full", 1 + len(old.pending))
+        return conn
+
+    def _push(self, conn: Conn, p: Pending) -> None:
+        if len(conn.pending) >= MAX_IN_FLIGHT:
+            conn.pending.popleft()
+            self.count_drop("http_in_flight_limit", 1)
+        conn.pending.append(p)
 
     def handle(self, kind: int, pid: int, fd: int, role: int, peer: tuple[str, int],
-               ts_ns: int, data: bytes) -> None:
-        key = (pid, fd)
-        if kind == H_OPEN:
-            old = self.conns.pop(key, None)
-            if old and old.pending:
-                self.count_drop("http_unanswered", len(old.pending))
-            self._put(key, Conn(role, peer))
-            return
-        if kind == H_CLOSE:
-            old = self.conns.pop(key, None)
-            if old and old.pending:
-                self.count_drop("http_unanswered", len(old.pending))
-            return
-        conn = self.conns.get(key)
-        if conn is None:  # seeded in the kernel but not here (restart races): learn it now
-            conn = Conn(role, peer)
-            self._put(key, conn)
-        inbound = kind == H_READ
-        if (conn.role == ROLE_SERVER) == inbound:
+               ts_ns: int, data: bytes, gen: int = 0) -> None:
+        """One slow-path buffer (also the entry point of the synthetic-event tests)."""
+        self._data(kind, pid, self._conn(pid, fd, role, peer, gen), ts_ns, data)
+
+    def _data(self, kind: int, pid: int, conn: Conn, ts_ns: int, data: bytes) -> None:
+        if (conn.role == ROLE_SERVER) == (kind == H_READ):
             reqs = parse_requests(data)
             if not reqs:
                 self.count_drop("http_unparsed", 1)
             for r in reqs:
-                if len(conn.pending) >= MAX_IN_FLIGHT:
-                    conn.pending.popleft()
-                    self.count_drop("http_in_flight_limit", 1)
-                conn.pending.append(Pending(ts_ns, r.method, r.path, r.content_length))
-        else:
-            resps = parse_responses(data)
-            if not resps:
-                self.count_drop("http_unparsed", 1)
-            for r in resps:
-                if not conn.pending:
-                    self.count_drop("http_unmatched_response", 1)
-                    continue
-                req = conn.pending.popleft()
-                self._record(pid, conn, req, r.status, r.content_length, ts_ns)
+                self._push(conn, Pending(ts_ns, r.method, r.path, r.content_length))
+            return
+        resps = parse_responses(data)
+        if not resps:
+            self.count_drop("http_unparsed", 1)
+        for r in resps:
+            if r.status < 200:
+                continue  # 1xx: the final response is still to come
+            if not conn.pending:
+                self.count_drop("http_unmatched_response", 1)
+                continue
+            req = conn.pending.popleft()
+            port = conn.local_port if conn.role == ROLE_SERVER else conn.peer[1]
+            self._account(Exchange(pid, conn.role, req.method, req.path, r.status, port, conn.peer[0],
+                                   conn.client_pid, seconds=max(0, ts_ns - req.ts_ns) / 1e9,
+                                   req_body=req.body, resp_body=r.content_length), conn)
 
-    def _record(self, pid: int, conn: Conn, req: Pending, status: int, resp_body, ts_ns: int) -> None:
-        p = self.registry.get(pid)
-        if p is None or not p.included:
+    # --- recording ------------------------------------------------------------------------
+    def _account(self, x: Exchange, conn: Conn | None = None) -> None:
+        p = self.registry.get(x.pid)
+        if p is None or not p.included or self.routes.ignored_path(x.path):
             return
-        if self.routes.ignored_path(req.path):
-            return
-        seconds = max(0, ts_ns - req.ts_ns) / 1e9
-        route = self.routes.route(req.path)
         res = self.resource_of(p)
-        common = {"http.request.method": req.method, "http.response.status_code": status,
-                  "url.scheme": "http", "http.route": route}
-        if conn.role == ROLE_SERVER:
-            if not conn.local_port and self.peers is not None:
-                conn.local_port = self.peers.local_port_for_peer(conn.peer) or 0
-            if not conn.local_port and len(p.ports) == 1:
-                conn.local_port = next(iter(p.ports))
-            a = attrs(**common, **{"server.port": conn.local_port or None})
-            self.store.record(SERVER_DURATION, res, a, seconds)
-            if req.body is not None:
-                self.store.record(SERVER_REQ_SIZE, res, a, req.body)
-            if resp_body is not None:
-                self.store.record(SERVER_RESP_SIZE, res, a, resp_body)
-            client = self._client_name(conn.peer)
+        common = {"http.request.method": x.method, "http.response.status_code": x.status,
+                  "url.scheme": "http", "http.route": self.routes.route(x.path)}
+        if x.role == ROLE_SERVER:
+            port = x.port or self._server_port(p, conn)
+            a = attrs(**common, **{"server.port": port or None})
+            self._observe(SERVER_DURATION, res, a, x)
+            self._sizes(SERVER_REQ_SIZE, SERVER_RESP_SIZE, res, a, x)
+            client = self._client_name(x, conn)
             edge = attrs(client=client, server=p.name, server_namespace=p.namespace,
                          connection_type="", source="apm")
-            self.store.add(GRAPH_TOTAL, GRAPH_RESOURCE, edge, 1)
-            if status >= 500:
-                self.store.add(GRAPH_FAILED, GRAPH_RESOURCE, edge, 1)
-            self.store.record(GRAPH_SERVER, GRAPH_RESOURCE, edge, seconds)
+            self._edge(edge, x, GRAPH_SERVER, count_requests=True)
         else:
-            server_name, local = self._server_name(conn.peer)
-            a = attrs(**common, **{"server.port": conn.peer[1] or None,
-                                   "server.address": conn.peer[0] or None})
-            self.store.record(CLIENT_DURATION, res, a, seconds)
-            if req.body is not None:
-                self.store.record(CLIENT_REQ_SIZE, res, a, req.body)
-            if resp_body is not None:
-                self.store.record(CLIENT_RESP_SIZE, res, a, resp_body)
+            a = attrs(**common, **{"server.port": x.port or None, "server.address": x.peer_addr or None})
+            self._observe(CLIENT_DURATION, res, a, x)
+            self._sizes(CLIENT_REQ_SIZE, CLIENT_RESP_SIZE, res, a, x)
+            server_name, local = self._server_name((x.peer_addr, x.port))
             edge = attrs(client=p.name, client_namespace=p.namespace, server=server_name,
                          connection_type="" if local else "virtual_node", source="apm")
-            if not local:  # a local server counts the request itself (no double count)
-                self.store.add(GRAPH_TOTAL, GRAPH_RESOURCE, edge, 1)
-                if status >= 500:
-                    self.store.add(GRAPH_FAILED, GRAPH_RESOURCE, edge, 1)
-            self.store.record(GRAPH_CLIENT, GRAPH_RESOURCE, edge, seconds)
+            # a local server counts the request itself: no double count
+            self._edge(edge, x, GRAPH_CLIENT, count_requests=not local)
 
-    def _client_name(self, peer: tuple[str, int]) -> str:
-        return self.peers.client_name(peer) if self.peers is not None else peer[0]
+    def _observe(self, name: str, res: Attrs, a: Attrs, x: Exchange) -> None:
+        if x.buckets is None:
+            self.store.record(name, res, a, x.seconds)
+        else:
+            self.store.merge(name, res, a, x.count, x.seconds, x.buckets)
+
+    def _sizes(self, req_name: str, resp_name: str, res: Attrs, a: Attrs, x: Exchange) -> None:
+        if not self.body_sizes:
+            return
+        if x.req_body is not None:
+            self.store.record(req_name, res, a, x.req_body)
+        if x.resp_body is not None:
+            self.store.record(resp_name, res, a, x.resp_body)
+
+    def _edge(self, edge: Attrs, x: Exchange, histogram: str, count_requests: bool) -> None:
+        if count_requests:
+            self.store.add(GRAPH_TOTAL, GRAPH_RESOURCE, edge, x.count)
+            if x.status >= 500:
+                self.store.add(GRAPH_FAILED, GRAPH_RESOURCE, edge, x.count)
+        self._observe(histogram, GRAPH_RESOURCE, edge, x)
+
+    def _server_port(self, p: Process, conn: Conn | None) -> int:
+        port = 0
+        if conn is not None and self.peers is not None:
+            port = self.peers.local_port_for_peer(conn.peer) or 0
+        if not port and len(p.ports) == 1:
+            port = next(iter(p.ports))
+        if conn is not None and port:
+            conn.local_port = port
+        return port
+
+    def _client_name(self, x: Exchange, conn: Conn | None) -> str:
+        c = self.registry.get(x.client_pid) if x.client_pid else None
+        if c is not None:
+            return c.name
+        if conn is not None and self.peers is not None:
+            return self.peers.client_name(conn.peer)  # learned from the TCP tracer's connects
+        return x.peer_addr
 
     def _server_name(self, peer: tuple[str, int]) -> tuple[str, bool]:
         """(name, whether the server is a local discovered service)."""
@@ -227,3 +317,7 @@ class HttpMetrics:
                 expired += 1
         if expired:
             self.count_drop("http_request_timeout", expired)
+
+
+def _cstr(data: bytes) -> str:
+    return data.split(b"\0", 1)[0].decode("utf-8", "replace") or "/"

@@ -133,6 +133,24 @@ class MetricStore:
             h.min = min(h.min, value)
             h.max = max(h.max, value)
 
+    def merge(self, name: str, resource: Attrs, a: Attrs, count: int, total: float,
+              bucket_counts: list[int]) -> None:
+        """Adds a histogram aggregated elsewhere (the kernel) with the same bounds."""
+        m = self._metrics[name]
+        if count <= 0 or len(bucket_counts) != len(m.bounds) + 1:
+            return
+        with self._lock:
+            h = self._cell(m, resource, a)
+            for i, c in enumerate(bucket_counts):
+                h.counts[i] += c
+            h.sum += total
+            h.count += count
+            # min/max of the aggregated values are unknown: bound them by their buckets
+            lo = next(i for i, c in enumerate(bucket_counts) if c)
+            hi = max(i for i, c in enumerate(bucket_counts) if c)
+            h.min = min(h.min, m.bounds[lo - 1] if lo > 0 else 0.0)
+            h.max = max(h.max, m.bounds[hi] if hi < len(m.bounds) else total)
+
     def series(self, name: str) -> dict:
         """Snapshot {(resource, attrs): value or (count, sum, bucket counts)} for tests and tools."""
         m = self._metrics[name]

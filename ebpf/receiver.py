@@ -118,7 +118,8 @@ class ApmReceiver(Component):
         opts = bpf_program.ProgramOptions(http=self.http is not None,
                                           max_socks=ebpf.max_tracked_sockets,
                                           max_pids=ebpf.max_tracked_pids,
-                                          max_conns=ebpf.max_http_connections)
+                                          max_conns=ebpf.max_http_connections,
+                                          fast_path=not ebpf.body_size_metrics)
         tracer = BpfTracer(opts, ebpf.kernel_headers_search, ebpf.headers_cache_dir,
                            on_tcp=lambda e: self.tcp.handle(decode_event(e)),
                            on_http=self.http.handle_raw if self.http else None, logger=self.log)
@@ -140,7 +141,7 @@ class ApmReceiver(Component):
         elif self.http is not None:
             self.http.attach(tracer)
         tracer.start()
-        self._rescan()
+        self._rescan(seed=True)
         if self._status is not None:
             self._status.set(1)
         self.ready.set()
@@ -162,11 +163,13 @@ class ApmReceiver(Component):
             from .tracer import TRACK_OFF, TRACK_ON
             self.tracer.set_pid(p.pid, TRACK_ON if p.included else TRACK_OFF)
 
-    def _rescan(self) -> None:
+    def _rescan(self, seed: bool = False) -> None:
         seeds = self.registry.scan()
         if self.pods is not None:
             self.registry.refresh_pods()
-        if self.http is not None:
+        # Only connections older than the agent need seeding; later ones are learned from
+        # accept/connect, and re-seeding a live one would reset its in-flight request.
+        if seed and self.http is not None:
             self.http.seed(seeds)
 
     def _collect_loop(self) -> None:
@@ -193,6 +196,7 @@ class ApmReceiver(Component):
         with tracer.lock if tracer else _NullLock():
             self.tcp.collect(live)
             if self.http is not None:
+                self.http.collect_kernel()
                 self.http.expire(time.monotonic())
         if tracer is not None:
             drops = tracer.drops()
@@ -200,6 +204,7 @@ class ApmReceiver(Component):
                 n = drops.get(idx, 0)
                 self.count_lost(reason, n - self._kernel_drops.get(idx, 0))
                 self._kernel_drops[idx] = n
+        self.registry.reap()  # exited processes were needed until their last aggregates
         extra = (("host.name", socket.gethostname()),)
         if self.config.attributes.kubernetes.cluster_name:
             extra += (("k8s.cluster.name", self.config.attributes.kubernetes.cluster_name),)

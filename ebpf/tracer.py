@@ -66,8 +66,13 @@ class BpfTracer:
                       "; ".join(degraded) if degraded else "none")
         self.set_pid(os.getpid(), TRACK_OFF)  # never trace ourselves
         self.bpf["tcp_events"].open_ring_buffer(self._tcp_cb)
-        if self.opts.http and self.on_http:
-            self.bpf["http_events"].open_ring_buffer(self._http_cb)
+        if self.opts.http:
+            # the request scan runs as a tail-called program (see http_tracer.c)
+            from bcc import BPF
+            fn = self.bpf.load_func("scan_request", BPF.TRACEPOINT)
+            self.bpf["scan_progs"][ctypes.c_int(0)] = ctypes.c_int(fn.fd)
+            if self.on_http:
+                self.bpf["http_events"].open_ring_buffer(self._http_cb)
 
     def _tcp_cb(self, _ctx, data, _size) -> int:
         try:

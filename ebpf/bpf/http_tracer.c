@@ -26,7 +26,7 @@
 #define ST_SLOW 2
 
 #define PATH_BYTES 64
-#define FAST_HEAD_MAX 512  /* longer request heads take the user-space path */
+#define FAST_HEAD_MAX 256  /* longer request heads take the user-space path */
 #define NBUCKETS 15
 #define RESPONSE 100
 
@@ -85,6 +85,16 @@ struct http_event {
     u8 data[CAPTURE_BYTES];
 };
 BPF_RINGBUF_OUTPUT(http_events, HTTP_RING_PAGES);
+
+/* Why connections were handed to user space (self-telemetry; see SLOW_REASONS in
+ * ebpf/http_metrics.py for the names). */
+BPF_ARRAY(slow_reasons, u64, 8);
+
+static __always_inline void count_slow(int reason) {
+    u64 *v = slow_reasons.lookup(&reason);
+    if (v)
+        __sync_fetch_and_add(v, 1);
+}
 
 /* Per-CPU scratch copy of a buffer's first bytes, too big for the 512-byte BPF stack. */
 struct scratch_buf {
@@ -235,57 +245,68 @@ static __always_inline void emit_request(u8 kind, u32 tgid, u32 fd, struct conn_
     http_events.ringbuf_submit(e, BPF_RB_NO_WAKEUP);
 }
 
-/* Whether the request in buf is fast-path material: one whole head ending the buffer, and a
- * path that fits PATH_BYTES. Copies the path into c->path. */
-static __always_inline int fast_request(struct conn_info *c, u64 buf, u64 n, int method) {
-    if (n < 16 || n > FAST_HEAD_MAX)
-        return 0;
+/* The request scan runs in its own program, reached by tail call: scanning a buffer byte by
+ * byte has one loop exit per byte, and the verifier walks whatever follows the loop once per
+ * exit; kept small and separate, that stays far inside its budget (bpf_loop, which would avoid
+ * this, cannot be used from BCC 0.26). The caller leaves its arguments in scan_scratch. */
+struct scan_state {
+    u8 b[CAPTURE_BYTES];
+    u64 key;
+    u64 buf;
+    u64 n;
+    s64 len;
+    u64 ts;
+    u32 tgid;
+    u32 fd;
+    u8 kind;
+};
+BPF_PERCPU_ARRAY(scan_scratch, struct scan_state, 1);
+BPF_PROG_ARRAY(scan_progs, 1);
+
+/* Tail-call target: is the request fast-path material? One whole head ending the buffer (no
+ * body, no second pipelined request) and a path shorter than PATH_BYTES. */
+int scan_request(void *ctx) {
     int zero = 0;
-    struct scratch_buf *s = scratch.lookup(&zero);
-    if (!s)
+    struct scan_state *st = scan_scratch.lookup(&zero);
+    if (!st)
         return 0;
-    u32 len = (u32)n & (CAPTURE_BYTES - 1 + CAPTURE_BYTES);
-    if (len > CAPTURE_BYTES || bpf_probe_read_user(s->b, len, (void *)buf) != 0)
+    u64 key = st->key;
+    struct conn_info *c = conns.lookup(&key);
+    if (!c)
         return 0;
-    /* the first blank line must end the buffer: no body, no second (pipelined) request */
-    /* a rolling 32-bit window keeps the loop to one comparison per byte, which keeps the
-     * verifier's walk of this bounded loop small */
+    u32 len = st->n;
     u32 end = 0, win = 0;
     for (u32 i = 0; i < FAST_HEAD_MAX; i++) {
         if (i >= len)
             break;
-        win = (win << 8) | s->b[i & (CAPTURE_BYTES - 1)];
+        win = (win << 8) | st->b[i & (CAPTURE_BYTES - 1)];
         if (win == 0x0d0a0d0a) {
             end = i + 1;
             break;
         }
     }
-    if (end != len)
-        return 0;
-    u32 start = (method_len(method) + 1) & 15;
-    u32 t = PATH_BYTES;
-    for (u32 j = 0; j < PATH_BYTES; j++) {
-        char ch = s->b[(start + j) & (CAPTURE_BYTES - 1)];
-        if (ch == ' ' || ch == '?' || ch == '#' || ch == '\r') {
-            t = j;
-            break;
+    if (end == len) {
+        /* path: up to a space, '?', '#' or CR; zeroed after it arithmetically (see above) */
+        u32 start = (method_len(c->method) + 1) & 15;
+        u8 keep = 1;
+        for (u32 j = 0; j < PATH_BYTES; j++) {
+            u8 ch = st->b[(start + j) & (CAPTURE_BYTES - 1)];
+            u8 is_end = (ch == ' ') | (ch == '?') | (ch == '#') | (ch == '\r');
+            keep &= (u8)(is_end ^ 1);
+            c->path[j] = ch & (u8)(0 - keep);
         }
+        if (!keep) {
+            c->req_ts = st->ts;
+            c->state = ST_INFLIGHT;
+            return 0;
+        }
+        count_slow(4);  /* path longer than PATH_BYTES */
+    } else {
+        count_slow(3);  /* body, second head, or a head split over buffers */
     }
-    if (t >= PATH_BYTES)
-        return 0;  /* longer than PATH_BYTES: user space sees the whole path */
-    /* copy, then clear the bytes after the path word by word (a byte loop storing zeroes
-     * becomes a memset call, which BPF programs cannot make) */
-    __builtin_memcpy(c->path, &s->b[start], PATH_BYTES);
-    u64 *pw = (u64 *)c->path;
-#pragma unroll
-    for (u32 i = 0; i < PATH_BYTES / 8; i++) {
-        u32 lo = i * 8;
-        if (t <= lo)
-            pw[i] = 0;
-        else if (t < lo + 8)
-            pw[i] &= (1ULL << ((t - lo) * 8)) - 1;
-    }
-    return 1;
+    c->state = ST_SLOW;
+    emit_raw(st->kind, st->tgid, st->fd, c, st->buf, st->n, st->len);
+    return 0;
 }
 
 BPF_PERCPU_ARRAY(agg_key_scratch, struct agg_key, 1);
@@ -335,7 +356,7 @@ static __always_inline void complete(u32 tgid, u32 fd, struct conn_info *c, u16 
         __sync_fetch_and_add(&v->buckets[b], 1);
 }
 
-static __always_inline void on_data(u8 kind, u32 tgid, u32 fd, struct conn_info *c,
+static __always_inline void on_data(void *ctx, u8 kind, u32 tgid, u32 fd, struct conn_info *c,
                                     u64 buf, u64 n, s64 len) {
     if (n < 4)
         return;
@@ -356,10 +377,11 @@ static __always_inline void on_data(u8 kind, u32 tgid, u32 fd, struct conn_info 
             return;
         if (c->state == ST_INFLIGHT) {
             u8 st[3] = {};
-            if (n < 12 || bpf_probe_read_user(st, 3, (void *)(buf + 9)) != 0)
+            if (n < 12 || bpf_probe_read_user(st, 3, (void *)(buf + 9)) != 0 ||
+                st[0] < '1' || st[0] > '5' || st[1] < '0' || st[1] > '9' || st[2] < '0' || st[2] > '9') {
+                count_slow(7);  /* unreadable status line */
                 goto slow;
-            if (st[0] < '1' || st[0] > '5' || st[1] < '0' || st[1] > '9' || st[2] < '0' || st[2] > '9')
-                goto slow;
+            }
             u16 status = (st[0] - '0') * 100 + (st[1] - '0') * 10 + (st[2] - '0');
             if (status < 200)
                 return;  /* 1xx: the final response is still to come */
@@ -367,20 +389,41 @@ static __always_inline void on_data(u8 kind, u32 tgid, u32 fd, struct conn_info 
             c->state = ST_IDLE;
             return;
         }
-        goto slow;  /* a response without a request in flight: let user space count it */
+        count_slow(5);  /* a response without a request in flight: user space counts it */
+        goto slow;
     }
     if (!request_side)
         return;
     if (c->state == ST_IDLE) {
         c->method = cls;
-        if (fast_request(c, buf, n, cls)) {
-            c->req_ts = now;
-            c->state = ST_INFLIGHT;
-            return;
+        if (!FAST_PATH)
+            goto slow;
+        if (n < 16 || n > FAST_HEAD_MAX) {
+            count_slow(0);  /* head too short or too long for the kernel scan */
+            goto slow;
         }
+        int zero = 0;
+        struct scan_state *st = scan_scratch.lookup(&zero);
+        /* constant-size read: the buffer may be shorter (we look at n bytes only); one that
+         * ends right before unmapped memory fails the read and takes the user-space path */
+        if (!st || bpf_probe_read_user(st->b, FAST_HEAD_MAX, (void *)buf) != 0) {
+            count_slow(1);
+            goto slow;
+        }
+        st->key = conn_key(tgid, fd);
+        st->buf = buf;
+        st->n = n;
+        st->len = len;
+        st->ts = now;
+        st->tgid = tgid;
+        st->fd = fd;
+        st->kind = kind;
+        scan_progs.call(ctx, 0);
+        count_slow(2);  /* only reached when the tail call failed */
         goto slow;
     }
     /* a second request while one is in flight: pipelining */
+    count_slow(6);
     emit_request(H_PENDING, tgid, fd, c, 0, now);
 slow:
     c->state = ST_SLOW;
@@ -401,7 +444,7 @@ static __always_inline int enter_read(u32 fd, u64 buf, u64 max) {
     return 0;
 }
 
-static __always_inline int exit_read(long ret) {
+static __always_inline int exit_read(void *ctx, long ret) {
     u64 id = bpf_get_current_pid_tgid();
     struct read_args *a = pending_reads.lookup(&id);
     if (!a)
@@ -416,7 +459,7 @@ static __always_inline int exit_read(long ret) {
     if (!c)
         return 0;
     u64 n = (u64)ret < args.max ? (u64)ret : args.max;
-    on_data(H_READ, tgid, args.fd, c, args.buf, n, ret);
+    on_data(ctx, H_READ, tgid, args.fd, c, args.buf, n, ret);
     return 0;
 }
 
@@ -439,26 +482,26 @@ static __always_inline int msghdr_iov(u64 msg, u64 *base, u64 *len) {
 }
 
 TRACEPOINT_PROBE(syscalls, sys_enter_read) { return enter_read(args->fd, (u64)args->buf, args->count); }
-TRACEPOINT_PROBE(syscalls, sys_exit_read) { return exit_read(args->ret); }
+TRACEPOINT_PROBE(syscalls, sys_exit_read) { return exit_read(args, args->ret); }
 TRACEPOINT_PROBE(syscalls, sys_enter_recvfrom) { return enter_read(args->fd, (u64)args->ubuf, args->size); }
-TRACEPOINT_PROBE(syscalls, sys_exit_recvfrom) { return exit_read(args->ret); }
+TRACEPOINT_PROBE(syscalls, sys_exit_recvfrom) { return exit_read(args, args->ret); }
 TRACEPOINT_PROBE(syscalls, sys_enter_readv) {
     u64 base = 0, len = 0;
     if (first_iov((u64)args->vec, &base, &len) != 0)
         return 0;
     return enter_read(args->fd, base, len);
 }
-TRACEPOINT_PROBE(syscalls, sys_exit_readv) { return exit_read(args->ret); }
+TRACEPOINT_PROBE(syscalls, sys_exit_readv) { return exit_read(args, args->ret); }
 TRACEPOINT_PROBE(syscalls, sys_enter_recvmsg) {
     u64 base = 0, len = 0;
     if (msghdr_iov((u64)args->msg, &base, &len) != 0)
         return 0;
     return enter_read(args->fd, base, len);
 }
-TRACEPOINT_PROBE(syscalls, sys_exit_recvmsg) { return exit_read(args->ret); }
+TRACEPOINT_PROBE(syscalls, sys_exit_recvmsg) { return exit_read(args, args->ret); }
 
 /* ---- writes: the data is there at sys_enter ---- */
-static __always_inline int on_write(u32 fd, u64 buf, u64 n, u64 total) {
+static __always_inline int on_write(void *ctx, u32 fd, u64 buf, u64 n, u64 total) {
     u32 tgid = bpf_get_current_pid_tgid() >> 32;
     if (!is_tracked(tgid))
         return 0;
@@ -466,23 +509,23 @@ static __always_inline int on_write(u32 fd, u64 buf, u64 n, u64 total) {
     struct conn_info *c = conns.lookup(&key);
     if (!c)
         return 0;
-    on_data(H_WRITE, tgid, fd, c, buf, n, total);
+    on_data(ctx, H_WRITE, tgid, fd, c, buf, n, total);
     return 0;
 }
 
-TRACEPOINT_PROBE(syscalls, sys_enter_write) { return on_write(args->fd, (u64)args->buf, args->count, args->count); }
-TRACEPOINT_PROBE(syscalls, sys_enter_sendto) { return on_write(args->fd, (u64)args->buff, args->len, args->len); }
+TRACEPOINT_PROBE(syscalls, sys_enter_write) { return on_write(args, args->fd, (u64)args->buf, args->count, args->count); }
+TRACEPOINT_PROBE(syscalls, sys_enter_sendto) { return on_write(args, args->fd, (u64)args->buff, args->len, args->len); }
 TRACEPOINT_PROBE(syscalls, sys_enter_writev) {
     u64 base = 0, len = 0;
     if (first_iov((u64)args->vec, &base, &len) != 0)
         return 0;
-    return on_write(args->fd, base, len, len);
+    return on_write(args, args->fd, base, len, len);
 }
 TRACEPOINT_PROBE(syscalls, sys_enter_sendmsg) {
     u64 base = 0, len = 0;
     if (msghdr_iov((u64)args->msg, &base, &len) != 0)
         return 0;
-    return on_write(args->fd, base, len, len);
+    return on_write(args, args->fd, base, len, len);
 }
 
 /* ---- connection lifecycle ---- */

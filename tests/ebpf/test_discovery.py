@@ -102,11 +102,13 @@ def test_k8s_selectors_match_on_pod_metadata():
     assert r.services() == []
 
 
-def test_exit_forgets_the_process_and_its_ports():
+def test_exit_frees_ports_at_once_and_the_process_at_the_next_reap():
     r = registry()
     r.scan()
     r.exit(4242)
-    assert r.get(4242) is None and r.listener(8080) is None
+    assert r.listener(8080) is None
+    assert r.get(4242).exited and 4242 not in {p.pid for p in r.services()}
+    assert r.reap() == [4242] and r.get(4242) is None
 
 
 def test_vanished_pid_is_ignored_and_table_is_bounded():

@@ -27,7 +27,7 @@ def env():
     drops = {}
     res = lambda p: (("service.name", p.name),)  # noqa: E731
     tcp = TcpMetrics(store, reg, res)  # names the other end of connections, as in the receiver
-    http = hm.HttpMetrics(store, reg, res, RoutesConfig(), EbpfConfig(http_request_timeout=1.0),
+    http = hm.HttpMetrics(store, reg, res, RoutesConfig(), EbpfConfig(http_request_timeout=1.0, body_size_metrics=True),
                           count_drop=lambda r, n: drops.__setitem__(r, drops.get(r, 0) + n),
                           peer_name=tcp)
     return http, store, drops
@@ -47,7 +47,6 @@ def server(http, fd, ts_ms, kind, data):
 
 def test_keepalive_requests_on_one_connection_are_matched_in_order(env):
     http, store, _ = env
-    http.handle(hm.H_OPEN, SRV, 9, hm.ROLE_SERVER, ("127.0.0.1", 40960), 0, b"")
     for i, code in enumerate((200, 404, 500)):
         server(http, 9, 100 * i, hm.H_READ, req(f"/r{i}"))
         server(http, 9, 100 * i + 10 * (i + 1), hm.H_WRITE, resp(code))
@@ -69,10 +68,9 @@ def test_pipelined_requests_in_one_read_pop_one_per_response(env):
 def test_fd_reuse_after_close_starts_a_clean_connection(env):
     http, store, drops = env
     server(http, 9, 0, hm.H_READ, req("/never-answered"))
-    http.handle(hm.H_CLOSE, SRV, 9, hm.ROLE_SERVER, ("127.0.0.1", 40960), 1 * MS, b"")
-    http.handle(hm.H_OPEN, SRV, 9, hm.ROLE_SERVER, ("127.0.0.1", 40961), 2 * MS, b"")
-    server(http, 9, 3, hm.H_READ, req("/fresh"))
-    server(http, 9, 4, hm.H_WRITE, resp(200))
+    # the same fd number, a new connection: the kernel stamps it with a new generation
+    http.handle(hm.H_READ, SRV, 9, hm.ROLE_SERVER, ("127.0.0.1", 40961), 3 * MS, req("/fresh"), gen=2)
+    http.handle(hm.H_WRITE, SRV, 9, hm.ROLE_SERVER, ("127.0.0.1", 40961), 4 * MS, resp(200), gen=2)
     ((count, seconds, _),) = store.series(hm.SERVER_DURATION).values()
     assert count == 1 and abs(seconds - 0.001) < 1e-9
     assert drops["http_unanswered"] == 1
@@ -117,8 +115,8 @@ def test_in_flight_fifo_and_connection_table_are_bounded(env):
     assert drops["http_in_flight_limit"] == 3
     http.max_conns = 2
     for fd in (20, 21, 22):
-        http.handle(hm.H_OPEN, SRV, fd, hm.ROLE_SERVER, ("127.0.0.1", 1), 0, b"")
-    assert len(http.conns) == 2 and drops["http_connection_table_full"] >= 1
+        server(http, fd, 0, hm.H_READ, req())
+    assert len(http.conns) == 2 and drops["http_connection_table_full"] >= 2
 
 
 def test_excluded_process_is_not_recorded(env):
@@ -127,3 +125,29 @@ def test_excluded_process_is_not_recorded(env):
     server(http, 9, 0, hm.H_READ, req())
     server(http, 9, 1, hm.H_WRITE, resp())
     assert total(store, hm.SERVER_DURATION) == 0
+
+
+def test_kernel_handover_of_an_in_flight_request_then_1xx_is_skipped(env):
+    http, store, drops = env
+
+    class Ev:  # the fields of http_tracer.c's http_event that user space reads
+        def __init__(self, kind, ts, data, method=1):
+            import ctypes
+            self.kind, self.pid, self.fd, self.role, self.ts_ns, self.gen = kind, SRV, 9, hm.ROLE_SERVER, ts, 7
+            self.peer = bytes(10) + b"\xff\xff" + bytes([127, 0, 0, 1])
+            self.peer_port, self.local_port, self.client_pid, self.method = 40960, 8080, 4243, method
+            self.status, self.duration_ns = 0, 0
+            self.data = (ctypes.c_uint8 * 512).from_buffer_copy(data.ljust(512, b"\0"))
+            self.caplen = len(data)
+
+    http.handle_raw(Ev(hm.H_PENDING, 0, b"/first"), 0)
+    http.handle_raw(Ev(hm.H_READ, MS, req("/second")), 0)
+    http.handle_raw(Ev(hm.H_WRITE, 2 * MS, b"HTTP/1.1 100 Continue\r\n\r\n"), 0)
+    http.handle_raw(Ev(hm.H_WRITE, 3 * MS, resp(200)), 0)
+    http.handle_raw(Ev(hm.H_WRITE, 4 * MS, resp(201)), 0)
+    got = {dict(a)["http.response.status_code"]: round(v[1], 6)
+           for (_, a), v in store.series(hm.SERVER_DURATION).items()}
+    assert got == {200: 0.003, 201: 0.003}
+    # the kernel knew the client process: the edge names it
+    assert total(store, hm.GRAPH_TOTAL, client="curl", server="checkout") == 2
+    assert drops == {}

@@ -20,13 +20,17 @@ def unrelated_port():
     return free_port()
 
 
-@pytest.fixture(scope="module")
-def receiver(unrelated_port):
+# Both paths: exchanges measured in the kernel (default), and every buffer parsed in user
+# space (body_size_metrics turns the kernel fast path off).
+@pytest.fixture(scope="module", params=["kernel", "userspace"])
+def receiver(request, unrelated_port):
     rcv = start_receiver({
         "collection_interval": "1h",
         "discovery": {"exclude_instrument": [{"open_ports": str(unrelated_port)}]},
         "routes": {"patterns": ["/status/{code}", "/pipe/{n}"], "unmatched": "path"},
+        "ebpf": {"body_size_metrics": request.param == "userspace"},
     })
+    rcv.path = request.param
     yield rcv
     rcv.shutdown(time.monotonic() + 5)
 
@@ -105,6 +109,9 @@ def test_service_graph_edge_counts_requests_and_failures(receiver, traffic):
 
 def test_response_body_sizes_come_from_content_length(receiver, traffic):
     from .conftest import series_for
+    if receiver.path == "kernel":
+        assert series_for(receiver.store, hm.SERVER_RESP_SIZE) == {}  # off unless asked for
+        return
     vals = series_for(receiver.store, hm.SERVER_RESP_SIZE, **{"service.name": "http-server"}).values()
     assert sum(v[0] for v in vals) == TOTAL
     assert sum(v[1] for v in vals) == 2 * TOTAL  # every body is "ok"

@@ -137,8 +137,14 @@ class SeriesStore:
                 for sm in rm.scope_metrics:
                     labels = dict(base)
                     if sm.scope.name:
+                        # The collector labels every series with its scope; it writes them empty
+                        # when unset, which Prometheus treats as absent, so we omit them then (a
+                        # scope-less source such as kube_state_metrics keeps KSM's exact labels).
                         labels["otel_scope_name"] = sm.scope.name
                         labels["otel_scope_version"] = sm.scope.version
+                        labels["otel_scope_schema_url"] = sm.schema_url
+                        for kv in sm.scope.attributes:
+                            labels["otel_scope_" + label_name(kv.key)] = _attr_value(kv.value)
                     for m in sm.metrics:
                         dropped += self._metric(m, labels, group)
         return dropped
@@ -155,11 +161,15 @@ class SeriesStore:
         if self.resource_to_telemetry:
             for k, v in attrs.items():
                 labels.setdefault(label_name(k), v)
-        extra = {label_name(k): v for k, v in attrs.items() if k not in _RESOURCE_IDENTITY}
-        if extra and ("job" in labels or "instance" in labels):
-            # target_info carries the resource attributes once, keyed by job/instance.
-            info = {k: labels[k] for k in ("job", "instance") if k in labels}
-            info.update(extra)
+        if "job" in labels or "instance" in labels:
+            # target_info carries the other resource attributes once, keyed by job/instance
+            # (attributes that normalize to one label name are joined with ';', as upstream).
+            info: dict[str, str] = {}
+            for k, v in attrs.items():
+                if k not in _RESOURCE_IDENTITY:
+                    name = label_name(k)
+                    info[name] = f"{info[name]};{v}" if name in info else v
+            info.update({k: labels[k] for k in ("job", "instance") if k in labels})
             fam = self._family(self._prefixed("target_info"), "gauge", "Target metadata")
             if fam is not None:
                 key = _labels_text(info)

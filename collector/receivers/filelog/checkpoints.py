@@ -14,11 +14,14 @@ import base64
 import json
 import logging
 import threading
+import time
 
 from .fingerprint import storage_key
 
 KEY_PREFIX = "fp."
-FORGET_AFTER_POLLS = 3  # polls a checkpoint's file must be absent before it is forgotten
+ALIVE_KEY = "meta.alive"  # wall-clock time of the last checkpoint transaction
+ALIVE_EVERY = 2.0         # seconds between refreshes of ALIVE_KEY when nothing else changes
+FORGET_AFTER_POLLS = 3    # polls a checkpoint's file must be absent before it is forgotten
 
 
 class Checkpoint:
@@ -41,12 +44,20 @@ class CheckpointStore:
         self._entries: dict[str, Checkpoint] = {}
         self._sets: dict[str, bytes] = {}
         self._deletes: set[str] = set()
+        self.last_alive: float | None = None  # when the previous run last wrote (None: first run)
+        self._alive_written = 0.0
 
     # Loading and lookup ----------------------------------------------------------------------
     def load(self) -> int:
         if self._client is None:
             return 0
         n = 0
+        alive = self._client.get(ALIVE_KEY)
+        if alive is not None:
+            try:
+                self.last_alive = float(alive)
+            except ValueError:
+                self.last_alive = None
         for key, value in self._client.items(KEY_PREFIX):
             try:
                 obj = json.loads(value)
@@ -109,15 +120,21 @@ class CheckpointStore:
                     gone += 1
         return gone
 
-    def flush(self) -> bool:
-        """Write staged changes in one transaction; on failure they stay staged for the next try."""
+    def flush(self, now: float | None = None) -> bool:
+        """Write staged changes in one transaction; on failure they stay staged for the next try.
+
+        Each transaction also records the wall-clock time, so that the next run can tell a
+        rotated file written after this run died (read it) from an old one (skip it)."""
+        now = time.time() if now is None else now
         with self._lock:
-            if not self._sets and not self._deletes:
+            if not self._sets and not self._deletes and now - self._alive_written < ALIVE_EVERY:
                 return True
             sets, deletes = self._sets, list(self._deletes)
             self._sets, self._deletes = {}, set()
         if self._client is None:
             return True
+        self._alive_written = now
+        sets[ALIVE_KEY] = repr(now).encode()
         try:
             self._client.batch(sets, deletes)
             return True
@@ -127,7 +144,8 @@ class CheckpointStore:
                 self._on_error()
             with self._lock:
                 for k, v in sets.items():
-                    self._sets.setdefault(k, v)
+                    if k != ALIVE_KEY:
+                        self._sets.setdefault(k, v)
                 self._deletes.update(d for d in deletes if d not in self._sets)
             return False
 

@@ -106,7 +106,8 @@ class FileReader:
         except OSError:
             data = b""
         if not data:
-            if self.leftover and now - self.last_growth >= force_flush_period:
+            # force_flush_period 0 waits for the newline forever, as in the collector.
+            if self.leftover and force_flush_period > 0 and now - self.last_growth >= force_flush_period:
                 line, self.leftover = self.leftover, b""
                 return [line], self.offset, True
             return None

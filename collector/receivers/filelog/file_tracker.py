@@ -7,7 +7,8 @@ One poll matches every candidate path against the tracked readers:
 3. a prefix of an already matched reader's fingerprint, or the reverse: a copy in progress or a
    duplicate path: skipped this poll, never read twice;
 4. otherwise a new file: resumed from its checkpoint, else read from the start (or from the
-   end on the first poll with start_at: end). Rotated siblings only resume known files.
+   end on the first poll with start_at: end). Rotated siblings only resume known files, or
+   files written since the previous run stopped (rotated while the agent was down).
 Readers matched by no path are "lost" (renamed away or deleted): read to EOF through the
 handle, then closed.
 """
@@ -16,10 +17,15 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 
-from .checkpoints import CheckpointStore
+from .checkpoints import ALIVE_EVERY, CheckpointStore
 from .discovery import Candidate
 from .file_reader import FileReader
 from .fingerprint import is_compressed, may_be_copy_of, read_fingerprint, same_file
+
+
+# A file written within this long before the previous run's last checkpoint transaction may
+# not have been registered yet: read it (duplicates are allowed, loss is not).
+ALIVE_SLACK = 2 * ALIVE_EVERY
 
 
 @dataclass
@@ -46,7 +52,7 @@ def _open(path: str):
 def match_poll(readers: list[FileReader], candidates: list[Candidate], store: CheckpointStore, *,
                fingerprint_size: int, first_poll: bool, start_at_end: bool, max_files: int,
                make_reader) -> PollResult:
-    """Match candidates to readers (see module docstring). make_reader(cand, fd, fp, offset)
+    """Match candidates to readers (see module docstring). make_reader(cand, fd, fp, offset, checkpoint_key)
     builds a FileReader; the caller adds result.new to its list and handles result.lost."""
     res = PollResult()
     opened = []
@@ -106,18 +112,19 @@ def match_poll(readers: list[FileReader], candidates: list[Candidate], store: Ch
         if cp is not None:
             res.seen_keys.add(cp.key)
             offset = cp.offset if cp.offset <= st.st_size else 0
-        elif cand.sibling:
+        elif cand.sibling and not (store.last_alive is not None
+                                   and st.st_mtime >= store.last_alive - ALIVE_SLACK):
             os.close(fd)  # an old rotated file we never knew: not ours to read from scratch
             continue
+        elif cand.sibling:
+            offset = 0  # created and rotated away while the agent was down: all of it is new
         else:
             offset = st.st_size if (first_poll and start_at_end) else 0
         if total >= max_files:
             os.close(fd)
             res.skipped_limit += 1
             continue
-        r = make_reader(cand, fd, fp, offset)
-        if cp is not None:
-            r.stored_key = cp.key
+        r = make_reader(cand, fd, fp, offset, cp.key if cp is not None else None)
         res.new.append(r)
         index.add(r)
         total += 1

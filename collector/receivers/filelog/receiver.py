@@ -15,6 +15,7 @@ import threading
 import time
 
 from collector.component import Component, Payload, PermanentError, Refused
+from collector.pdata import REQUEST_TYPES
 
 from . import otlp_encoding as enc
 from .checkpoints import CheckpointStore
@@ -29,6 +30,7 @@ from .receiver_metrics import ReceiverMetrics
 READ_CHUNK = 256 * 1024            # bytes read per file per round: one batch
 MAX_INFLIGHT_BYTES = 16 * 1024 * 1024
 MAX_INFLIGHT_BATCHES = 64
+ExportLogsServiceRequest = REQUEST_TYPES["logs"]
 PARTIAL_FLUSH_AFTER = 5.0          # recombine's force_flush_period: a P sequence without F
 COMMIT_EVERY = 0.1                 # seconds between checkpoint transactions
 DETACHED_POLLS = 3                 # polls a truncated file's reader waits for its copy
@@ -76,6 +78,7 @@ class FilelogReceiver(Component):
         self._last_commit = 0.0
         self._rewinds: set[FileReader] = set()
         self._resumed = False
+        self._next_reader = 0
         join = self.op.max_log_size if (self.op and self.op.max_log_size) else config.max_log_size
         self._join_limit = join
 
@@ -89,7 +92,7 @@ class FilelogReceiver(Component):
             self.log.info("loaded %d file checkpoints from %s", n, self.config.storage)
             # With checkpoints this is a restart, not a first install: a file without one was
             # created while the agent was down, so start_at: end must not skip it.
-            self._resumed = n > 0
+            self._resumed = n > 0 or self.store.last_alive is not None
         self._thread = threading.Thread(target=self._run, name=f"filelog-{self.settings.id}", daemon=True)
         self._thread.start()
 
@@ -97,12 +100,14 @@ class FilelogReceiver(Component):
         self._stop.set()
         if self._thread is not None:
             self._thread.join(max(0.0, deadline - time.monotonic()))
-        # A clean stop waits for the acknowledgements of what was sent, so that the committed
-        # offsets cover it and a restart repeats nothing.
+        # Acknowledgements that arrive after this still commit (directly, see _settle): the
+        # pipeline's processors and exporters flush after receivers stop and storage closes
+        # last. A short wait lets the batch timer fire without eating their shutdown budget.
+        wait_until = time.monotonic() + min(0.5, max(0.0, deadline - time.monotonic()) / 4)
         with self._lock:
-            while self._inflight_batches and time.monotonic() < deadline - 0.05:
-                self._acked.wait(min(0.05, max(0.0, deadline - time.monotonic())))
-            self._stopped = True  # late acks commit directly from now on
+            while self._inflight_batches and time.monotonic() < wait_until:
+                self._acked.wait(min(0.05, max(0.0, wait_until - time.monotonic())))
+            self._stopped = True
         self.store.flush()
         for r in self.readers:
             r.close()
@@ -146,7 +151,7 @@ class FilelogReceiver(Component):
         self.store.sweep(res.seen_keys)
         self.metrics.open_files.set(len(self.readers))
 
-    def _make_reader(self, cand, fd, fp, offset) -> FileReader:
+    def _make_reader(self, cand, fd, fp, offset, checkpoint_key) -> FileReader:
         cfg = self.config
         r = FileReader(cand.path, fd, fp, offset, max_log_size=cfg.max_log_size,
                        join_limit=self._join_limit, now=time.monotonic())
@@ -170,6 +175,9 @@ class FilelogReceiver(Component):
             res.extend(k8s or ())
         res.extend(cfg.resource.items())
         r.resource = enc.resource_head(res)
+        # Register the file at once: if it is rotated away while the agent is down, the next
+        # run finds its checkpoint under the rotated name and reads the rest.
+        r.stored_key = self.store.record(fp, offset, cand.path, checkpoint_key)
         return r
 
     # Reading -----------------------------------------------------------------------------------
@@ -177,12 +185,21 @@ class FilelogReceiver(Component):
         return self._inflight_bytes < self.max_inflight_bytes and self._inflight_batches < self.max_inflight_batches
 
     def _read_round(self) -> bool:
+        """One chunk per file, starting where the previous round stopped: under backpressure
+        the freed room goes to each file in turn, not always to the first one."""
         worked = False
         now = time.monotonic()
-        for r in list(self.readers):
+        readers = self.readers
+        if not readers:
+            return False
+        start = self._next_reader % len(readers)
+        order = readers[start:] + readers[:start]
+        reading = 0
+        for i, r in enumerate(order):
             if self._stop.is_set() or self._retry is not None:
                 break
             if not self._room():
+                self._next_reader = start + i
                 with self._lock:
                     self._acked.wait(0.05)  # backpressure: wait for acknowledgements
                 return True
@@ -198,14 +215,28 @@ class FilelogReceiver(Component):
             got = r.read_lines(self.read_chunk, now, self.config.force_flush_period)
             if got is not None:
                 worked = True
+                reading += 1
                 self._emit(r, *got)
-                if len(r.fp) < self.config.fingerprint_size and r.offset > len(r.fp):
-                    r.fp = os.pread(r.fd, self.config.fingerprint_size, 0)
+                self._grow_fingerprint(r)
             elif r.joiner.pending and now - r.last_growth >= PARTIAL_FLUSH_AFTER:
                 self._emit(r, [], r.emitted, False, flush_partial_now=True)
             elif r.lost and not r.leftover and not r.joiner.pending and not r.inflight:
                 self._close(r)
+        self._next_reader = start + 1
+        self.metrics.reading_files.set(reading)
         return worked
+
+    def _grow_fingerprint(self, r: FileReader) -> None:
+        """A file shorter than fingerprint_size when first seen gets a longer fingerprint as it
+        grows (only if the old one is still its prefix: never adopt another file's identity)."""
+        size = self.config.fingerprint_size
+        if len(r.fp) < size and r.offset > len(r.fp):
+            try:
+                fp = os.pread(r.fd, size, 0)
+            except OSError:
+                return
+            if fp.startswith(r.fp):
+                r.fp = fp
 
     def _emit(self, r: FileReader, lines, end: int, unterminated: bool, flush_partial_now=False) -> None:
         writer = enc.RecordWriter(r.resource, int(self.clock() * 1e9))
@@ -231,9 +262,8 @@ class FilelogReceiver(Component):
         self._send(attempt)
 
     def _send(self, attempt: _Attempt) -> None:
-        from collector.pdata import REQUEST_TYPES
         n = attempt.batch.records
-        req = REQUEST_TYPES["logs"].FromString(attempt.data)
+        req = ExportLogsServiceRequest.FromString(attempt.data)
         payload = Payload("logs", req, [lambda ok, a=attempt: self._on_ack(a, ok)])
         try:
             self.consumer.consume(payload)

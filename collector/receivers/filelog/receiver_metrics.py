@@ -25,6 +25,7 @@ class ReceiverMetrics:
         t = telemetry if telemetry is not None else _NopTelemetry()
         self.telemetry = t
         self.open_files = t.gauge("otelcol_fileconsumer_open_files", "Number of open files")
+        self.reading_files = t.gauge("otelcol_fileconsumer_reading_files", "Number of open files that are being read")
         self.parse_errors = t.counter("skuber_filelog_parse_errors",
                                       "Lines that are not container log lines, sent with their raw text")
         self.invalid_encoding = t.counter("skuber_filelog_invalid_encoding_lines",

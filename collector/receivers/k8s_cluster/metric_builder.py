@@ -1,7 +1,6 @@
 """Small helpers that append OTLP metric protobufs in place (no intermediate Python objects)."""
 from __future__ import annotations
 
-from opentelemetry.proto.common.v1.common_pb2 import KeyValue
 from opentelemetry.proto.metrics.v1 import metrics_pb2
 
 
@@ -74,4 +73,4 @@ def points(metric):
     return getattr(metric, metric.WhichOneof("data")).data_points
 
 
-__all__ = ["KeyValue", "add_gauge", "add_resource", "attrs_dict", "new_metric", "points", "set_attrs"]
+__all__ = ["add_gauge", "add_resource", "attrs_dict", "new_metric", "points", "set_attrs"]

@@ -16,6 +16,13 @@ from . import object_metrics as om
 from .api_pool import widen_connection_pool
 from .config import Config
 
+BUILDERS = {"pod": om.pod_metrics, "node": om.node_metrics, "namespace": om.namespace_metrics,
+            "resourcequota": om.resourcequota_metrics,
+            "replicationcontroller": om.replicationcontroller_metrics,
+            "deployment": om.deployment_metrics, "replicaset": om.replicaset_metrics,
+            "daemonset": om.daemonset_metrics, "statefulset": om.statefulset_metrics,
+            "job": om.job_metrics, "cronjob": om.cronjob_metrics, "hpa": om.hpa_metrics}
+
 # (plural, group, version, cluster_scoped, builder name)
 RESOURCES = (
     ("pods", "", "v1", False, "pod"),
@@ -73,8 +80,7 @@ class K8sClusterReceiver(Component):
                 inf = Informer(self._api_client, resource=plural, group=group, version=version,
                                namespace=ns, transform=om.slim, logger=self.log,
                                telemetry=self.telemetry)
-                inf.kind = kind
-                self._informers.append(inf)
+                self._informers.append((kind, inf))
                 inf.start()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, args=(self._stop,), daemon=True,
@@ -86,7 +92,7 @@ class K8sClusterReceiver(Component):
         self._stop.set()
         if self._thread is not None:
             self._thread.join(10.0)
-        for inf in self._informers:
+        for _, inf in self._informers:
             inf.stop()
         self._informers = []
 
@@ -94,7 +100,7 @@ class K8sClusterReceiver(Component):
     def _loop(self, stop: threading.Event) -> None:
         # Wait (bounded) for the first full lists so the first emission is complete.
         deadline = time.monotonic() + max(30.0, self.config.collection_interval)
-        for inf in self._informers:
+        for _, inf in self._informers:
             if stop.is_set() or not inf.wait_synced(max(0.0, deadline - time.monotonic())):
                 break
         while not stop.is_set():
@@ -109,19 +115,20 @@ class K8sClusterReceiver(Component):
     def build_request(self):
         """One ExportMetricsServiceRequest from the informer caches."""
         request = new_request("metrics")
-        em = om.Emitter(request, time.time_ns(), self._enabled_metrics, self._enabled_attrs,
+        em = om.Emitter(request, int(self.settings.clock() * 1e9), self._enabled_metrics, self._enabled_attrs,
                         self.settings.build_info.version)
-        for inf in self._informers:
+        for kind, inf in self._informers:
+            build = BUILDERS[kind]
             for obj in inf.items():
                 try:
-                    if inf.kind == "node":
-                        om.node_metrics(em, obj, self.config.node_conditions_to_report,
-                                        self.config.allocatable_types_to_report)
+                    if kind == "node":
+                        build(em, obj, self.config.node_conditions_to_report,
+                              self.config.allocatable_types_to_report)
                     else:
-                        getattr(om, f"{inf.kind}_metrics")(em, obj)
+                        build(em, obj)
                 except (AttributeError, TypeError, ValueError) as e:
                     # a malformed object: skip it, count it, keep the rest of the request
-                    em.errors.append(f"{inf.kind}: {e}")
+                    em.errors.append(f"{kind}: {e}")
         if em.errors:
             self._bad.inc(len(em.errors))
             self.log.debug("k8s_cluster: skipped bad fields", extra={"errors": em.errors[:5]})

@@ -105,6 +105,10 @@ class EventDelivery:
                                         name="k8s_events-delivery")
         self._thread.start()
 
+    @property
+    def stopped(self) -> bool:
+        return self._stop.is_set()
+
     def stop(self, timeout: float = 5.0) -> None:
         self._stop.set()
         with self._cond:

@@ -72,11 +72,12 @@ class K8sEventsReceiver(Component):
             for ns in (self.config.namespaces or [None])]
         synced = threading.Event()
         informers = self._informers
+        delivery = self.delivery
 
         def wait_synced():
             for inf in informers:
                 while not inf.wait_synced(0.5):
-                    if self.delivery is None or self.delivery._stop.is_set():
+                    if delivery.stopped:  # leadership lost (or shutdown) before the first list
                         return
             if len(informers) == 1:
                 # Every listed event went through _on_event before the informer reported synced,

@@ -71,7 +71,7 @@ class KubeStateMetricsReceiver(Component):
         md = obj.get("metadata") or {}
         try:
             rows = rows_fn(obj, self.ctx)
-            blob = render(rows, time.time_ns())
+            blob = render(rows, int(self.settings.clock() * 1e9))
         except (AttributeError, TypeError, ValueError, KeyError):
             # a malformed object: skipped and counted; the informer then holds nothing for it
             self._bad.inc()

@@ -8,6 +8,7 @@ Parsing uses prometheus_client's parser; a body it rejects fails the whole scrap
 from __future__ import annotations
 
 import math
+from types import SimpleNamespace
 
 from opentelemetry.proto.metrics.v1 import metrics_pb2
 from prometheus_client.parser import text_string_to_metric_families
@@ -94,20 +95,68 @@ def convert(text: str, request, job: str, instance: str, scheme: str, now_ns: in
         if start_ns is None:
             raise ValueError(f"no metric matching {start_time_metric.pattern} for the start time")
         starts = _FixedStart(start_ns)
-    sm = add_resource(request, target_resource(job, instance, scheme), SCOPE_NAME, version)
+    default_sm = add_resource(request, target_resource(job, instance, scheme), SCOPE_NAME, version)
+    scopes = _Scopes(request.resource_metrics[-1], default_sm)
     extra = _Labels(dict(target_labels or {}), honor_labels)
     samples = 0
-    for fam in families:
-        samples += len(fam.samples)
-        if fam.type == "counter":
-            _counter(sm, fam, extra, now_ns, starts, job, instance, honor_timestamps, trim_suffixes)
-        elif fam.type == "histogram":
-            _histogram(sm, fam, extra, now_ns, starts, job, instance, honor_timestamps, trim_suffixes)
-        elif fam.type == "summary":
-            _summary(sm, fam, extra, now_ns, starts, job, instance, honor_timestamps, trim_suffixes)
-        else:  # gauge, untyped, unknown, info, stateset
-            _gauge(sm, fam, extra, now_ns, honor_timestamps, trim_suffixes)
+    for whole in families:
+        samples += len(whole.samples)
+        for sm, fam in scopes.split(whole):
+            _family(sm, fam, extra, now_ns, starts, job, instance, honor_timestamps, trim_suffixes)
     return samples
+
+
+def _family(sm, fam, extra, now_ns, starts, job, instance, honor_timestamps, trim_suffixes) -> None:
+    if fam.type == "counter":
+        _counter(sm, fam, extra, now_ns, starts, job, instance, honor_timestamps, trim_suffixes)
+    elif fam.type == "histogram":
+        _histogram(sm, fam, extra, now_ns, starts, job, instance, honor_timestamps, trim_suffixes)
+    elif fam.type == "summary":
+        _summary(sm, fam, extra, now_ns, starts, job, instance, honor_timestamps, trim_suffixes)
+    else:  # gauge, untyped, unknown, info, stateset
+        _gauge(sm, fam, extra, now_ns, honor_timestamps, trim_suffixes)
+
+
+_SCOPE_LABELS = ("otel_scope_name", "otel_scope_version", "otel_scope_schema_url")
+
+
+class _Scopes:
+    """Series labelled otel_scope_name/_version/_schema_url (and otel_scope_<attr>), as the
+    collector's prometheus exporter writes them, go back into that instrumentation scope rather
+    than into point attributes; unlabelled series belong to the receiver's own scope."""
+
+    def __init__(self, rm, default_sm):
+        self.rm = rm
+        self.default = default_sm
+        self.by_key: dict[tuple, object] = {}
+
+    def split(self, fam):
+        if not any(k.startswith("otel_scope_") for s in fam.samples for k in s.labels):
+            return [(self.default, fam)]
+        groups: dict[tuple, list] = {}
+        for s in fam.samples:
+            scope = tuple(sorted((k, v) for k, v in s.labels.items() if k.startswith("otel_scope_")))
+            rest = {k: v for k, v in s.labels.items() if not k.startswith("otel_scope_")}
+            groups.setdefault(scope, []).append(s._replace(labels=rest))
+        out = []
+        for scope, samples in groups.items():
+            part = SimpleNamespace(name=fam.name, type=fam.type, documentation=fam.documentation, samples=samples)
+            out.append((self._sm(scope), part))
+        return out
+
+    def _sm(self, scope: tuple):
+        labels = dict(scope)
+        if not labels.get("otel_scope_name"):
+            return self.default
+        sm = self.by_key.get(scope)
+        if sm is None:
+            sm = self.by_key[scope] = self.rm.scope_metrics.add()
+            sm.scope.name = labels["otel_scope_name"]
+            sm.scope.version = labels.get("otel_scope_version", "")
+            sm.schema_url = labels.get("otel_scope_schema_url", "")
+            set_attrs(sm.scope.attributes, {k[len("otel_scope_"):]: v for k, v in labels.items()
+                                            if k not in _SCOPE_LABELS})
+        return sm
 
 
 class _FixedStart:
@@ -214,15 +263,16 @@ def _summary(sm, fam, extra, now_ns, starts, job, instance, honor, trim):
         set_attrs(p.attributes, attrs)
 
 
-def scrape_metrics(sm_request, job: str, instance: str, scheme: str, now_ns: int, up: bool,
+def scrape_metrics(request, job: str, instance: str, scheme: str, now_ns: int, up: bool,
                    duration_s: float, samples: int, version: str = "") -> None:
-    """The synthetic series Prometheus adds to every scrape (up, scrape_duration_seconds...)."""
+    """The synthetic series Prometheus adds to every scrape (up, scrape_duration_seconds...),
+    in the target's resource (created when the scrape failed and left none)."""
     sm = None
-    for rm in sm_request.resource_metrics:
+    for rm in request.resource_metrics:
         if any(kv.key == "service.instance.id" and kv.value.string_value == instance for kv in rm.resource.attributes):
             sm = rm.scope_metrics[0]
     if sm is None:
-        sm = add_resource(sm_request, target_resource(job, instance, scheme), SCOPE_NAME, version)
+        sm = add_resource(request, target_resource(job, instance, scheme), SCOPE_NAME, version)
     for name, desc, value in (
             ("up", "The scraping was successful", 1.0 if up else 0.0),
             ("scrape_duration_seconds", "Duration of the scrape", duration_s),

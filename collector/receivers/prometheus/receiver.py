@@ -3,6 +3,7 @@ metrics request (convert.py). One thread per target, so a slow target delays onl
 from __future__ import annotations
 
 import gzip
+import http.client
 import random
 import re
 import ssl
@@ -11,6 +12,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+import zlib
 
 from collector.component import Component, Payload, PermanentError, Refused
 from collector.pdata import count_items, new_request
@@ -111,7 +113,7 @@ class PrometheusReceiver(Component):
         return body.decode("utf-8", errors="replace")
 
     def scrape_once(self, t: Target) -> None:
-        now_ns = time.time_ns()
+        now_ns = int(self.settings.clock() * 1e9)
         t0 = time.monotonic()
         request = new_request("metrics")
         job, instance, scheme = t.job.job_name, t.address, t.job.scheme
@@ -126,7 +128,7 @@ class PrometheusReceiver(Component):
                 raise ValueError(f"{samples} samples exceed sample_limit {t.job.sample_limit}")
             up = True
             t.last_error = ""
-        except (OSError, ValueError, urllib.error.URLError) as e:
+        except (OSError, ValueError, urllib.error.URLError, http.client.HTTPException, zlib.error) as e:
             # Unreachable target, timeout, bad body: Prometheus reports up 0 and keeps going.
             del request.resource_metrics[:]
             samples = 0

@@ -112,7 +112,7 @@ def test_serves_every_type_over_http(make_settings):
         labels = phase.samples[0].labels
         assert labels == {"job": "api", "instance": "10.0.0.1:8080", "cluster": "c1",
                           "k8s_namespace_name": "shop", "otel_scope_name": "my.scope",
-                          "otel_scope_version": "1.0"}
+                          "otel_scope_version": "1.0", "otel_scope_schema_url": ""}
         assert phase.samples[0].value == 2
         assert fams["http_requests"].type == "counter"  # the parser strips _total
         assert fams["http_requests"].samples[0].name == "http_requests_total"

@@ -184,3 +184,24 @@ def test_quiet_file_is_not_starved_by_a_busy_one(tmp_path):
         assert order.index("quiet line") < 1000
     finally:
         stop(r)
+
+
+def test_backpressure_shares_the_room_between_files(tmp_path):
+    a = pod_file(tmp_path, "0.log", "a")
+    b = pod_file(tmp_path, "0.log", "b")
+    write(a, 0, 3000)
+    write(b, 10000, 13000)
+    c = RecordingConsumer("hold")
+    host, r = start(tmp_path, c, storage=False, read_chunk=2048, max_inflight_batches=1)
+    try:
+        for _ in range(20):  # twenty batches, one in flight at a time
+            assert wait_until(lambda: len(c.held) >= 1, 5)
+            c.release()
+        files = {a_["k8s.container.name"] for a_, _ in c.records()}
+        assert files == {"a", "b"}
+        per_file = [sum(1 for a_, _ in c.records() if a_["k8s.container.name"] == n) for n in ("a", "b")]
+        assert min(per_file) > 0.3 * max(per_file)
+    finally:
+        c.mode = "ack"
+        c.release()
+        stop(r)

@@ -5,7 +5,7 @@ import time
 
 import pytest
 
-from collector.component import ComponentID, CreateSettings, Refused
+from collector.component import Refused
 from collector.config import decode
 from collector.extensions.file_storage import factory as storage_factory
 from collector.k8s.fakeapi import objects as o

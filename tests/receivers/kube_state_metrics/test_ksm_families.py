@@ -82,3 +82,20 @@ def test_cache_snapshot_chunks_and_deletion():
     stale = chunks[0].resource_metrics[0].scope_metrics[0].metrics[0].gauge.data_points[0]
     assert stale.flags == 1 and len(chunks) == 2 and len(chunks[1].resource_metrics) == 4
     assert len(zlib.decompress(last)) > 3 * len(last)  # compressed cache
+
+
+def test_init_containers_and_scheduling_families():
+    pod = o.pod("job-pod", "shop", init_containers=[("migrate", "busybox:1.36")], phase="Pending")
+    pod["status"]["initContainerStatuses"] = [{
+        "name": "migrate", "image": "busybox:1.36", "imageID": "sha", "containerID": "containerd://1",
+        "ready": False, "restartCount": 3, "state": {"waiting": {"reason": "CrashLoopBackOff"}},
+        "lastState": {"terminated": {"reason": "Error"}}}]
+    pod["status"]["conditions"] = [{"type": "PodScheduled", "status": "False", "reason": "Unschedulable"}]
+    got = {(r.family, dict(r.labels).get("reason")): r.value for r in rows_of("pods", pod)}
+    assert got[("kube_pod_init_container_status_restarts_total", None)] == 3
+    assert got[("kube_pod_init_container_status_waiting_reason", "CrashLoopBackOff")] == 1
+    assert got[("kube_pod_init_container_status_last_terminated_reason", "Error")] == 1
+    assert got[("kube_pod_init_container_resource_limits", None)] in (0.5, 256 * 2 ** 20)
+    assert got[("kube_pod_status_unschedulable", None)] == 1
+    assert ("kube_pod_status_scheduled_time", None) not in got
+    assert FAMILIES["kube_pod_init_container_status_restarts_total"][1] == "counter"

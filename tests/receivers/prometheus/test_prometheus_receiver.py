@@ -208,3 +208,47 @@ def test_use_start_time_metric():
     with pytest.raises(ValueError, match="start time"):
         convert("# TYPE c_total counter\nc_total 5\n", new_request("metrics"), "j", "h:1", "http", 1, StartTimes(),
                 start_time_metric=re.compile("nope"))
+
+
+class _Garbage(_Serve):
+    body = b"\x00\x01 not { exposition\n"
+
+
+class _Failing(_Serve):
+    status = 500
+
+
+@pytest.mark.parametrize("handler", [_Garbage, _Failing])
+def test_bad_targets_report_up_zero_and_keep_being_scraped(handler, make_settings, recorder):
+    srv = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=srv.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True).start()
+    sink = recorder()
+    rcv = factory.create(make_settings("receiver", "prometheus"), scrape_cfg(f"127.0.0.1:{srv.server_address[1]}"),
+                         {"metrics": sink})
+    rcv.start(None)
+    try:
+        assert wait_until(lambda: len(sink.payloads) >= 2, 10)
+        for p in list(sink.payloads):
+            names = {m.name: m for rm in p.request.resource_metrics for m in rm.scope_metrics[0].metrics}
+            assert names["up"].gauge.data_points[0].as_double == 0
+            assert "temperature" not in names
+        assert rcv.targets[0].last_error
+    finally:
+        rcv.shutdown(time.monotonic() + 2)
+        srv.shutdown()
+        srv.server_close()
+
+
+def test_scope_labels_go_back_into_the_scope():
+    text = ('# TYPE http_requests_total counter\n'
+            'http_requests_total{otel_scope_name="io.app",otel_scope_version="2.1",otel_scope_schema_url="",'
+            'otel_scope_team="core",method="GET"} 3\n'
+            'http_requests_total{method="PUT"} 1\n')
+    req = new_request("metrics")
+    convert(text, req, "j", "h:1", "http", 1, StartTimes())
+    scopes = {sm.scope.name: sm for sm in req.resource_metrics[0].scope_metrics}
+    app = scopes["io.app"]
+    assert app.scope.version == "2.1" and attrs_dict(app.scope.attributes) == {"team": "core"}
+    assert attrs_dict(app.metrics[0].sum.data_points[0].attributes) == {"method": "GET"}
+    own = scopes["github.com/open-telemetry/opentelemetry-collector-contrib/receiver/prometheusreceiver"]
+    assert attrs_dict(own.metrics[0].sum.data_points[0].attributes) == {"method": "PUT"}

@@ -2,7 +2,7 @@
 (kube-state-metrics, STABLE ones)."""
 from __future__ import annotations
 
-from .common import (Context, Row, allowed, bool_value, family, meta_of, num, quantity_value,
+from .common import (Context, Row, allowed, bool_value, family, meta_of, quantity_value,
                      resource_unit, sanitize, ts)
 
 N = "kube_node_"

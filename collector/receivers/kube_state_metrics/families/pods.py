@@ -29,14 +29,37 @@ C_READY = family("kube_pod_container_status_ready", "Describes whether the conta
 C_RESTARTS = family("kube_pod_container_status_restarts_total", "The number of container restarts per container.", "counter")
 C_REQUESTS = family("kube_pod_container_resource_requests", "The number of requested request resource by a container. It is recommended to use the kube_pod_resource_requests metric exposed by kube-scheduler instead, as it is more precise.")
 C_LIMITS = family("kube_pod_container_resource_limits", "The number of requested limit resource by a container. It is recommended to use the kube_pod_resource_limits metric exposed by kube-scheduler instead, as it is more precise.")
+I = "kube_pod_init_container_"
+I_INFO = family(I + "info", "Information about an init container in a pod.")
+I_WAITING = family(I + "status_waiting", "Describes whether the init container is currently in waiting state.")
+I_WAITING_REASON = family(I + "status_waiting_reason", "Describes the reason the init container is currently in waiting state.")
+I_RUNNING = family(I + "status_running", "Describes whether the init container is currently in running state.")
+I_TERMINATED = family(I + "status_terminated", "Describes whether the init container is currently in terminated state.")
+I_TERMINATED_REASON = family(I + "status_terminated_reason", "Describes the reason the init container is currently in terminated state.")
+I_LAST_TERMINATED_REASON = family(I + "status_last_terminated_reason", "Describes the last reason the init container was in terminated state.")
+I_READY = family(I + "status_ready", "Describes whether the init containers readiness check succeeded.")
+I_RESTARTS = family(I + "status_restarts_total", "The number of restarts for the init container.", "counter")
+I_REQUESTS = family(I + "resource_requests", "The number of requested request resource by an init container.")
+I_LIMITS = family(I + "resource_limits", "The number of requested limit resource by an init container.")
+SCHEDULED_TIME = family("kube_pod_status_scheduled_time", "Unix timestamp when pod moved into scheduled status")
+UNSCHEDULABLE = family("kube_pod_status_unschedulable", "Describes the unschedulable status for the pod.")
+DELETION = family("kube_pod_deletion_timestamp", "Unix deletion timestamp")
+
+# (info, waiting, waiting_reason, running, terminated, terminated_reason, last_terminated_reason,
+#  ready, restarts, requests, limits) for app containers and init containers.
+CONTAINER_FAMILIES = (C_INFO, C_WAITING, C_WAITING_REASON, C_RUNNING, C_TERMINATED, C_TERMINATED_REASON,
+                      C_LAST_TERMINATED_REASON, C_READY, C_RESTARTS, C_REQUESTS, C_LIMITS)
+INIT_CONTAINER_FAMILIES = (I_INFO, I_WAITING, I_WAITING_REASON, I_RUNNING, I_TERMINATED, I_TERMINATED_REASON,
+                           I_LAST_TERMINATED_REASON, I_READY, I_RESTARTS, I_REQUESTS, I_LIMITS)
+
 PVC_INFO = family("kube_pod_spec_volumes_persistentvolumeclaims_info", "Information about persistentvolumeclaim volumes in a pod.")
 PVC_READONLY = family("kube_pod_spec_volumes_persistentvolumeclaims_readonly", "Describes whether a persistentvolumeclaim is mounted read only.")
 
 
-def _condition(status: dict, ctype: str) -> str | None:
+def _condition(status: dict, ctype: str) -> dict | None:
     for c in status.get("conditions") or []:
         if isinstance(c, dict) and c.get("type") == ctype:
-            return c.get("status")
+            return c
     return None
 
 
@@ -68,19 +91,32 @@ def pod_rows(obj: dict, ctx: Context) -> list[Row]:
     if phase:
         rows += [Row(PHASE, base + (("phase", p),), bool_value(p == phase)) for p in POD_PHASES]
     for fam, ctype in ((READY, "Ready"), (SCHEDULED, "PodScheduled")):
-        st = _condition(status, ctype)
-        if st is not None:
-            rows += [Row(fam, base + (("condition", label),), bool_value(st == value))
+        cond = _condition(status, ctype)
+        if cond is not None:
+            rows += [Row(fam, base + (("condition", label),), bool_value(cond.get("status") == value))
                      for label, value in (("true", "True"), ("false", "False"), ("unknown", "Unknown"))]
+    scheduled = _condition(status, "PodScheduled")
+    if scheduled is not None:
+        if scheduled.get("status") == "True" and ts(scheduled.get("lastTransitionTime")) is not None:
+            rows.append(Row(SCHEDULED_TIME, base, ts(scheduled["lastTransitionTime"])))
+        if scheduled.get("status") == "False" and scheduled.get("reason") == "Unschedulable":
+            rows.append(Row(UNSCHEDULABLE, base, 1.0))
+    deleted = ts(md.get("deletionTimestamp"))
+    if deleted is not None:
+        rows.append(Row(DELETION, base, deleted))
     statuses = [cs for cs in status.get("containerStatuses") or [] if isinstance(cs, dict)]
     finished = [ts(((cs.get("state") or {}).get("terminated") or {}).get("finishedAt")) for cs in statuses]
     if statuses and all(f is not None for f in finished):
         rows.append(Row(COMPLETION, base, max(finished)))
-    for cs in statuses:
-        rows += _container_status_rows(base, cs)
-    for c in spec.get("containers") or []:
-        if isinstance(c, dict):
-            rows += _container_resource_rows(base, c, spec.get("nodeName", ""))
+    node = spec.get("nodeName", "")
+    for fams, status_key, spec_key in ((CONTAINER_FAMILIES, "containerStatuses", "containers"),
+                                       (INIT_CONTAINER_FAMILIES, "initContainerStatuses", "initContainers")):
+        for cs in status.get(status_key) or []:
+            if isinstance(cs, dict):
+                rows += _container_status_rows(base, cs, fams)
+        for c in spec.get(spec_key) or []:
+            if isinstance(c, dict):
+                rows += _container_resource_rows(base, c, node, fams)
     for v in spec.get("volumes") or []:
         claim = (v or {}).get("persistentVolumeClaim") if isinstance(v, dict) else None
         if claim:
@@ -90,32 +126,34 @@ def pod_rows(obj: dict, ctx: Context) -> list[Row]:
     return rows
 
 
-def _container_status_rows(base: tuple, cs: dict) -> list[Row]:
+def _container_status_rows(base: tuple, cs: dict, fams: tuple) -> list[Row]:
+    info, waiting, waiting_reason, running, terminated, terminated_reason, last_reason, ready, restarts = fams[:9]
     c = base + (("container", cs.get("name", "")),)
     state = cs.get("state") or {}
-    rows = [Row(C_INFO, c + (("image_spec", cs.get("image", "")), ("image", cs.get("image", "")),
-                             ("image_id", cs.get("imageID", "")), ("container_id", cs.get("containerID", ""))), 1.0),
-            Row(C_WAITING, c, bool_value("waiting" in state)),
-            Row(C_RUNNING, c, bool_value("running" in state)),
-            Row(C_TERMINATED, c, bool_value("terminated" in state)),
-            Row(C_READY, c, bool_value(cs.get("ready"))),
-            Row(C_RESTARTS, c, float(cs.get("restartCount") or 0))]
+    rows = [Row(info, c + (("image_spec", cs.get("image", "")), ("image", cs.get("image", "")),
+                           ("image_id", cs.get("imageID", "")), ("container_id", cs.get("containerID", ""))), 1.0),
+            Row(waiting, c, bool_value("waiting" in state)),
+            Row(running, c, bool_value("running" in state)),
+            Row(terminated, c, bool_value("terminated" in state)),
+            Row(ready, c, bool_value(cs.get("ready"))),
+            Row(restarts, c, float(cs.get("restartCount") or 0))]
+    # Only the current reason has a series (kube-state-metrics v2).
     reason = (state.get("waiting") or {}).get("reason")
     if reason:
-        rows.append(Row(C_WAITING_REASON, c + (("reason", reason),), 1.0))
+        rows.append(Row(waiting_reason, c + (("reason", reason),), 1.0))
     reason = (state.get("terminated") or {}).get("reason")
     if reason:
-        rows.append(Row(C_TERMINATED_REASON, c + (("reason", reason),), 1.0))
+        rows.append(Row(terminated_reason, c + (("reason", reason),), 1.0))
     reason = (((cs.get("lastState") or {}).get("terminated")) or {}).get("reason")
     if reason:
-        rows.append(Row(C_LAST_TERMINATED_REASON, c + (("reason", reason),), 1.0))
+        rows.append(Row(last_reason, c + (("reason", reason),), 1.0))
     return rows
 
 
-def _container_resource_rows(base: tuple, c: dict, node: str) -> list[Row]:
+def _container_resource_rows(base: tuple, c: dict, node: str, fams: tuple) -> list[Row]:
     rows = []
     resources = c.get("resources") or {}
-    for fam, key in ((C_REQUESTS, "requests"), (C_LIMITS, "limits")):
+    for fam, key in ((fams[9], "requests"), (fams[10], "limits")):
         for res in sorted(resources.get(key) or {}):
             v = quantity_value(res, resources[key][res])
             if v is None:
