@@ -3,8 +3,8 @@ the Prometheus text format at http://<endpoint>/metrics."""
 from __future__ import annotations
 
 import ssl
-import zlib
 import threading
+import zlib
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from collector.component import Component

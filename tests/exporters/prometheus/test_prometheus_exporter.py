@@ -211,3 +211,27 @@ def test_openmetrics_and_gzip_when_asked(make_settings):
         assert e.code == 404
     finally:
         exp.shutdown(time.monotonic() + 2)
+
+
+def test_serves_over_tls(make_settings, tmp_path):
+    import ssl
+
+    import trustme
+    ca = trustme.CA()
+    cert = ca.issue_cert("127.0.0.1")
+    cert.private_key_and_cert_chain_pem.write_to_path(str(tmp_path / "server.pem"))
+    port = free_port()
+    cfg = decode(Config, {"endpoint": f"127.0.0.1:{port}",
+                          "tls": {"cert_file": str(tmp_path / "server.pem"), "key_file": str(tmp_path / "server.pem")}})
+    exp = factory.create(make_settings("exporter", "prometheus"), cfg, frozenset({"metrics"}))
+    exp.start(None)
+    try:
+        def b(sm):
+            point(new_metric(sm, "up", "", "", "gauge"), 1)
+        exp.consume(Payload("metrics", request_with(b, resource={}, scope="")))
+        ctx = ssl.create_default_context()
+        ca.configure_trust(ctx)
+        with urllib.request.urlopen(f"https://127.0.0.1:{port}/metrics", timeout=5, context=ctx) as r:
+            assert r.read().decode().endswith("\nup 1\n")
+    finally:
+        exp.shutdown(time.monotonic() + 2)
