@@ -1,6 +1,6 @@
 """Builds, checks prerequisites for, and loads the apm receiver's BPF programs with BCC.
 
-C sources: ebpf/bpf/apm_common.h, ebpf/bpf/tcp_tracer.c, ebpf/bpf/http_tracer.c. They are
+C sources: ebpf/bpf/apm_common.h, tcp_tracer.c, http_exchange.c and http_tracer.c. They are
 concatenated into ONE program (one ~2-5 s compile) so that they share the pid filter map.
 
 `python -m ebpf.bpf_program [--http]` prints the final C source and compiler flags, like BCC
@@ -159,11 +159,11 @@ class ProgramOptions:
     http_ring_pages: int = 512    # 2 MiB
     capture_bytes: int = 512      # first bytes of each HTTP message sent to user space
     max_agg: int = 10240          # kernel-side HTTP aggregates (pid, route, status...)
-    fast_path: bool = True        # HTTP exchanges measured in the kernel (see http_tracer.c)
+    fast_path: bool = True        # HTTP exchanges measured in the kernel (see http_exchange.c)
 
 
 def build_source(opts: ProgramOptions) -> str:
-    parts = ["apm_common.h", "tcp_tracer.c"] + (["http_tracer.c"] if opts.http else [])
+    parts = ["apm_common.h", "tcp_tracer.c"] + (["http_exchange.c", "http_tracer.c"] if opts.http else [])
     out = []
     for name in parts:
         with open(os.path.join(BPF_DIR, name)) as f:

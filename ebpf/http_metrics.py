@@ -1,4 +1,4 @@
-"""HTTP RED metrics and the service graph from http_tracer.c.
+"""HTTP RED metrics and the service graph from http_exchange.c and http_tracer.c.
 
 Two sources, one set of metrics:
 - the kernel's fast path: per (pid, role, method, path, status, port, peer) duration histograms
@@ -28,6 +28,10 @@ ROLE_CLIENT, ROLE_SERVER = 1, 2
 MAX_IN_FLIGHT = 64  # requests awaiting a response on one connection
 METHODS = {1: "GET", 2: "POST", 3: "PUT", 4: "DELETE", 5: "HEAD", 6: "OPTIONS", 7: "PATCH",
            8: "CONNECT", 9: "TRACE"}
+
+# Index -> reason of http_exchange.c's slow_reasons counters.
+SLOW_REASONS = ("head_size", "unreadable_buffer", "tail_call_failed", "body_or_split_or_pipelined",
+                "long_path", "response_without_request", "pipelined", "bad_status_line")
 
 SERVER_DURATION = "http.server.request.duration"
 CLIENT_DURATION = "http.client.request.duration"
@@ -130,6 +134,7 @@ class HttpMetrics:
             leaf = table.Leaf()
             leaf.role = role
             leaf.gen = 1
+            leaf.flags = 1  # CONN_SEEDED
             leaf.peer_port = sock.remote_port
             if role == ROLE_SERVER:
                 leaf.local_port = sock.local_port
@@ -163,8 +168,10 @@ class HttpMetrics:
         finished = []
         for raw, k, count, sum_ns, buckets in items:
             p = self.registry.get(k.pid)
-            if p is None or p.exited:
-                finished.append((raw, k))  # its last requests are accounted below, then freed
+            if p is None or p.exited or not p.included:
+                # accounted below if still wanted, then freed: the map must not fill up with
+                # processes that ended or that discovery excluded
+                finished.append((raw, k))
             prev = self._kernel_seen.get(raw, (0, 0, (0,) * len(buckets)))
             dc = count - prev[0]
             if dc <= 0:
@@ -183,6 +190,14 @@ class HttpMetrics:
                     except KeyError:
                         pass
                     self._kernel_seen.pop(raw, None)
+
+    def slow_path_counts(self) -> dict[str, int]:
+        """Cumulative connections handed to user space, by reason (self-telemetry)."""
+        if self.tracer is None:
+            return {}
+        with self.tracer.lock:
+            raw = {k.value: v.value for k, v in self.tracer.table("slow_reasons").items()}
+        return {SLOW_REASONS[i]: n for i, n in raw.items() if i < len(SLOW_REASONS)}
 
     # --- slow path ------------------------------------------------------------------------
     def _conn(self, pid, fd, role, peer, gen, local_port=0, client_pid=0) -> Conn:
@@ -246,16 +261,19 @@ class HttpMetrics:
             a = attrs(**common, **{"server.port": port or None})
             self._observe(SERVER_DURATION, res, a, x)
             self._sizes(SERVER_REQ_SIZE, SERVER_RESP_SIZE, res, a, x)
-            client = self._client_name(x, conn)
-            edge = attrs(client=client, server=p.name, server_namespace=p.namespace,
-                         connection_type="", source="apm")
+            client = self.registry.get(x.client_pid) if x.client_pid else None
+            edge = attrs(client=client.name if client else self._client_name(x, conn),
+                         client_namespace=client.namespace if client else "",
+                         server=p.name, server_namespace=p.namespace, connection_type="", source="apm")
             self._edge(edge, x, GRAPH_SERVER, count_requests=True)
         else:
             a = attrs(**common, **{"server.port": x.port or None, "server.address": x.peer_addr or None})
             self._observe(CLIENT_DURATION, res, a, x)
             self._sizes(CLIENT_REQ_SIZE, CLIENT_RESP_SIZE, res, a, x)
             server_name, local = self._server_name((x.peer_addr, x.port))
+            server = self.registry.listener(x.port) if local else None
             edge = attrs(client=p.name, client_namespace=p.namespace, server=server_name,
+                         server_namespace=server.namespace if server else "",
                          connection_type="" if local else "virtual_node", source="apm")
             # a local server counts the request itself: no double count
             self._edge(edge, x, GRAPH_CLIENT, count_requests=not local)
@@ -292,9 +310,6 @@ class HttpMetrics:
         return port
 
     def _client_name(self, x: Exchange, conn: Conn | None) -> str:
-        c = self.registry.get(x.client_pid) if x.client_pid else None
-        if c is not None:
-            return c.name
         if conn is not None and self.peers is not None:
             return self.peers.client_name(conn.peer)  # learned from the TCP tracer's connects
         return x.peer_addr

@@ -1,4 +1,4 @@
-"""HTTP/1.x message heads from the first bytes of a socket buffer (what http_tracer.c captures).
+"""HTTP/1.x message heads from the first bytes of a socket buffer (what http_exchange.c captures).
 
 A capture may hold several messages (pipelined requests, or responses read together); we walk
 them while each one's head and Content-Length body fit in the capture. A truncated head still

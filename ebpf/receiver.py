@@ -21,8 +21,11 @@ from .metric_store import Attrs, MetricStore
 log = logging.getLogger(__name__)
 
 
+_HOST = socket.gethostname()  # read once: resource_attrs runs per recorded exchange
+
+
 def resource_attrs(p: Process) -> Attrs:
-    host = socket.gethostname()
+    host = _HOST
     out = [("service.name", p.name), ("service.namespace", p.namespace),
            ("service.instance.id", f"{host}:{p.pid}"), ("process.pid", p.pid),
            ("process.executable.path", p.exe)]
@@ -45,6 +48,10 @@ class ApmReceiver(Component):
                                  "eBPF events or records lost, by reason", ("reason",)) if tel else None
         self._status = tel.gauge("skuber_apm_tracer_loaded",
                                  "1 when the eBPF programs are attached") if tel else None
+        self._slow = tel.counter("skuber_apm_http_slow_path_total",
+                                 "HTTP connections handed from the kernel to user-space parsing, by reason",
+                                 ("reason",)) if tel else None
+        self._slow_seen: dict[str, int] = {}
         self.store = MetricStore(self.clock, config.ebpf.series_limit,
                                  on_overflow=lambda name: self.count_lost("series_limit", 1))
         self.pods = None
@@ -96,7 +103,8 @@ class ApmReceiver(Component):
                                         on_change=self._on_process_change)
         self.tcp = TcpMetrics(self.store, self.registry, resource_attrs,
                               max_sockets=self.config.ebpf.max_tracked_sockets,
-                              count_drop=self.count_lost)
+                              count_drop=self.count_lost, flows=self.config.network.enable,
+                              flow_limit=self.config.network.cache_max_flows)
         if self.config.ebpf.http_capture:
             from .http_metrics import HttpMetrics
             self.http = HttpMetrics(self.store, self.registry, resource_attrs, self.config.routes,
@@ -200,12 +208,18 @@ class ApmReceiver(Component):
                 self.http.expire(time.monotonic())
         if tracer is not None:
             drops = tracer.drops()
-            for idx, reason in ((0, "tcp_ring_full"), (1, "http_ring_full"), (2, "pid_table_full")):
+            for idx, reason in ((0, "tcp_ring_full"), (1, "http_ring_full"), (2, "pid_table_full"),
+                                (3, "http_request_missed_at_attach")):
                 n = drops.get(idx, 0)
                 self.count_lost(reason, n - self._kernel_drops.get(idx, 0))
                 self._kernel_drops[idx] = n
         self.registry.reap()  # exited processes were needed until their last aggregates
-        extra = (("host.name", socket.gethostname()),)
+        if self.http is not None and self._slow is not None:
+            for reason, n in self.http.slow_path_counts().items():
+                if n > self._slow_seen.get(reason, 0):
+                    self._slow.labels(reason=reason).inc(n - self._slow_seen.get(reason, 0))
+                    self._slow_seen[reason] = n
+        extra = (("host.name", _HOST),)
         if self.config.attributes.kubernetes.cluster_name:
             extra += (("k8s.cluster.name", self.config.attributes.kubernetes.cluster_name),)
         return self.store.export(lambda res: extra)

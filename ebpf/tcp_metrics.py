@@ -83,7 +83,8 @@ class SockState:
 class TcpMetrics:
     def __init__(self, store: MetricStore, registry: ServiceRegistry,
                  resource_of: Callable[[Process], Attrs], max_sockets: int = 65536,
-                 count_drop: Callable[[str, int], None] | None = None) -> None:
+                 count_drop: Callable[[str, int], None] | None = None,
+                 flows: bool = True, flow_limit: int | None = None) -> None:
         self.store = store
         self.registry = registry
         self.resource_of = resource_of
@@ -94,7 +95,11 @@ class TcpMetrics:
         # outlive the connection: HTTP events about a connection may be handled after its close.
         self.client_ports: "OrderedDict[tuple[str, int], int]" = OrderedDict()
         self.server_peers: "OrderedDict[tuple[str, int], int]" = OrderedDict()
-        d = store.define
+        # network.enable=false: sockets are still followed (discovery, naming), not reported
+        self.flows = flows
+
+        def d(name, kind, unit, desc, bounds=()):  # network.cache_max_flows caps flow series
+            store.define(name, kind, unit, desc, bounds, series_limit=flow_limit)
         d(FLOW_BYTES, "sum", "By", "Bytes sent over TCP connections, client to server (direction=request) and back (direction=response)")
         d(CONNECTS, "sum", "{connection}", "Outgoing TCP connection attempts, by outcome")
         d(CONNECT_DURATION, "histogram", "s", "Time from SYN sent to connection established", CONNECT_BUCKETS)
@@ -102,7 +107,7 @@ class TcpMetrics:
         d(ACTIVE, "gauge", "{connection}", "Open TCP connections at collection time")
         d(RTT, "histogram", "s", "Smoothed round-trip time of TCP connections, at close", CONNECT_BUCKETS)
         d(RETRANSMITS, "sum", "{segment}", "TCP segments retransmitted")
-        d(SERVICE_INFO, "gauge", "1", "One series per discovered service, with its listen ports")
+        store.define(SERVICE_INFO, "gauge", "1", "One series per discovered service, with its listen ports")
 
     # --- naming ----------------------------------------------------------------------------
     def _name_of_server(self, addr: str, port: int) -> str:
@@ -179,13 +184,16 @@ class TcpMetrics:
         if p is None or not p.included:
             return
         ok = e.kind == EV_CONNECT
+        if ok:
+            self._track(e.sk, st)
+            self._remember(self.client_ports, st.local, e.pid)
+        if not self.flows:
+            return
         flow = self._flow(st, p)
         res = self.resource_of(p)
         self.store.add(CONNECTS, res, flow + (("outcome", "success" if ok else "failure"),), 1)
         if ok:
             self.store.record(CONNECT_DURATION, res, flow, e.duration_ns / 1e9)
-            self._track(e.sk, st)
-            self._remember(self.client_ports, st.local, e.pid)
 
     def _accept(self, e: TcpEvent) -> None:
         st = SockState(ROLE_SERVER, 0, (e.saddr, e.sport), (e.daddr, e.dport))
@@ -193,8 +201,9 @@ class TcpMetrics:
         p = self._owner(st)
         if p is None:
             return
-        self.store.add(ACCEPTS, self.resource_of(p), self._flow(st, p), 1)
         self._track(e.sk, st)
+        if self.flows:
+            self.store.add(ACCEPTS, self.resource_of(p), self._flow(st, p), 1)
 
     def _close(self, e: TcpEvent) -> None:
         st = self.socks.pop(e.sk, None)
@@ -204,7 +213,7 @@ class TcpMetrics:
             st.pid = e.pid
         self._account(st, e.sent, e.recv, e.retrans)
         p = self._owner(st)
-        if p is not None and e.srtt_us:
+        if p is not None and e.srtt_us and self.flows:
             self.store.record(RTT, self.resource_of(p), self._flow(st, p), e.srtt_us / 1e6)
 
     def _account(self, st: SockState, sent: int, recv: int, retrans: int) -> None:
@@ -212,7 +221,7 @@ class TcpMetrics:
         socket address resets counters)."""
         ds, dr, dt = max(0, sent - st.sent), max(0, recv - st.recv), max(0, retrans - st.retrans)
         st.sent, st.recv, st.retrans = max(sent, st.sent), max(recv, st.recv), max(retrans, st.retrans)
-        if not (ds or dr or dt):
+        if not (ds or dr or dt) or not self.flows:
             return
         p = self._owner(st)
         if p is None:
@@ -241,7 +250,7 @@ class TcpMetrics:
                 self._account(st, sent, recv, retrans)
         self.store.clear(ACTIVE)
         counts: dict[tuple, int] = {}
-        for st in self.socks.values():
+        for st in (self.socks.values() if self.flows else ()):
             p = self._owner(st)
             if p is not None:
                 key = (self.resource_of(p), self._flow(st, p))

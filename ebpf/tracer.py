@@ -10,7 +10,6 @@ import ctypes
 import logging
 import os
 import threading
-import time
 from typing import Callable
 
 from . import bpf_program, headers
@@ -67,7 +66,7 @@ class BpfTracer:
         self.set_pid(os.getpid(), TRACK_OFF)  # never trace ourselves
         self.bpf["tcp_events"].open_ring_buffer(self._tcp_cb)
         if self.opts.http:
-            # the request scan runs as a tail-called program (see http_tracer.c)
+            # the request scan runs as a tail-called program (see http_exchange.c)
             from bcc import BPF
             fn = self.bpf.load_func("scan_request", BPF.TRACEPOINT)
             self.bpf["scan_progs"][ctypes.c_int(0)] = ctypes.c_int(fn.fd)
@@ -147,7 +146,3 @@ class BpfTracer:
                 except Exception:
                     pass
             self.bpf = None
-
-
-def conn_key(pid: int, fd: int) -> ctypes.c_uint64:
-    return ctypes.c_uint64((pid << 32) | (fd & 0xFFFFFFFF))

@@ -245,6 +245,7 @@ class Informer:
             for raw in body.get("items") or []:
                 key, rv = self._key_rv(raw)
                 if key is None:
+                    self._bad_event()
                     continue
                 record = self._transform(raw)
                 if record is not None:
@@ -312,14 +313,13 @@ class Informer:
             etype = event["type"]
             obj = event["object"]
         except (ValueError, KeyError, TypeError):
-            self.stats.bad_events += 1
-            self._count("errors", reason="bad_event")
+            self._bad_event()
             return
         if etype == "ERROR":
-            code = obj.get("code") if isinstance(obj, dict) else None
-            if code == 410:
+            status = obj if isinstance(obj, dict) else {}
+            if status.get("code") == 410:
                 raise _Gone()
-            raise APIError(code or 0, (obj or {}).get("reason", "ERROR event"), obj)
+            raise APIError(status.get("code") or 0, status.get("reason", "ERROR event"), status)
         meta = obj.get("metadata") if isinstance(obj, dict) else None
         rv = (meta or {}).get("resourceVersion")
         self._delivered = True
@@ -331,8 +331,7 @@ class Informer:
             return
         key, rv = self._key_rv(obj)
         if key is None or etype not in ("ADDED", "MODIFIED", "DELETED"):
-            self.stats.bad_events += 1
-            self._count("errors", reason="bad_event")
+            self._bad_event()
             return
         self.stats.events += 1
         self._count("events", type=etype)
@@ -363,12 +362,17 @@ class Informer:
             self._call(self.on_update, before[1], record)
 
     # -- helpers ----------------------------------------------------------------------------
-    def _key_rv(self, obj) -> tuple[tuple[str, str] | None, str]:
+    @staticmethod
+    def _key_rv(obj) -> tuple[tuple[str, str] | None, str]:
+        """((namespace, name), resourceVersion); key None for an object without a name."""
         meta = obj.get("metadata") if isinstance(obj, dict) else None
         if not isinstance(meta, dict) or not meta.get("name"):
-            self.stats.bad_events += 1
             return None, ""
         return (meta.get("namespace") or "", meta["name"]), str(meta.get("resourceVersion") or "")
+
+    def _bad_event(self) -> None:
+        self.stats.bad_events += 1
+        self._count("errors", reason="bad_event")
 
     def _transform(self, obj: dict):
         try:

@@ -80,7 +80,7 @@ class AdmissionHandler:
             request = review.get("request")
             if not isinstance(request, dict) or not isinstance(request.get("uid"), str):
                 raise ValueError("request.uid is required")
-        except (ValueError, UnicodeDecodeError) as err:
+        except (ValueError, RecursionError) as err:  # RecursionError: JSON nested too deep
             self.metrics.reviews.labels(outcome="malformed").inc()
             self.log.warning("malformed AdmissionReview: %s", err)
             return _allowed("", api_version, f"malformed AdmissionReview: {err}", 400)

@@ -17,6 +17,11 @@ class ExportService:
     url_path: str              # default OTLP/HTTP path
     rejected_field: str        # the count field of the response's partial_success
 
+    @property
+    def grpc_method(self) -> str:
+        """The full gRPC method path a client calls."""
+        return f"/{self.grpc_service}/Export"
+
     def response(self, rejected: int = 0, error_message: str = ""):
         resp = self.response_type()
         if rejected or error_message:

@@ -1,6 +1,6 @@
-/* apm_common.h: maps and helpers shared by tcp_tracer.c and http_tracer.c.
+/* apm_common.h: maps and helpers shared by tcp_tracer.c, http_exchange.c and http_tracer.c.
  * Loader: ebpf/bpf_program.py concatenates this header, tcp_tracer.c and (when HTTP capture is
- * on) http_tracer.c into one BCC program, so the programs share these maps. */
+ * on) http_exchange.c and http_tracer.c into one BCC program, so they share these maps. */
 #include <uapi/linux/ptrace.h>
 
 #define TCP_ESTABLISHED 1
@@ -23,7 +23,7 @@
 BPF_HASH(tracked_pids, u32, u8, MAX_PIDS);
 
 /* Lost-event counters read by user space: index 0 tcp ring full, 1 http ring full,
- * 2 pid table full. */
+ * 2 pid table full, 3 HTTP request read before the hooks attached. */
 BPF_ARRAY(drops, u64, 4);
 
 static __always_inline void count_drop(int idx) {

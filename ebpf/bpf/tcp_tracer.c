@@ -1,5 +1,5 @@
 /* tcp_tracer.c: TCP connection lifecycle for the apm receiver (service discovery and network
- * metrics). Loader: ebpf/bpf_program.py; events decoded by ebpf/tcp_events.py.
+ * metrics). Loader: ebpf/bpf_program.py; events decoded by ebpf/tcp_metrics.py.
  *
  * Hooks are tracepoints only (no kprobes on the kernels we test): sock:inet_sock_set_state for
  * listen/connect/accept/close, tcp:tcp_retransmit_skb, sched:sched_process_exec/exit, and on

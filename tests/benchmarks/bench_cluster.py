@@ -111,6 +111,11 @@ def _measure_ksm(kubeconfig: str) -> dict:
     for _ in range(20):
         took, size, _ = _scrape(port)
         latencies.append(took)
+    import urllib.request
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=120) as r, \
+            open(os.path.join(os.path.dirname(kubeconfig), "ksm_body.txt"), "wb") as out:
+        while piece := r.read(1 << 20):  # kept for the scrape benchmark, streamed to disk
+            out.write(piece)
     emit_t0 = time.perf_counter()
     rcv.emit_once()  # a steady-state emission: nothing changed, nothing re-rendered
     steady_emit = time.perf_counter() - emit_t0
@@ -169,6 +174,64 @@ def _measure_cluster(kubeconfig: str) -> dict:
     return result
 
 
+def _measure_scrape(kubeconfig: str) -> dict:
+    """The cluster role's prometheus receiver scraping the KSM body saved by the ksm run."""
+    import gc
+    import logging
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    import psutil
+
+    from collector.component import ComponentID, CreateSettings
+    from collector.config import decode
+    from collector.pdata import count_items
+    from collector.receivers.prometheus import factory
+    from collector.receivers.prometheus.config import Config
+    from collector.telemetry import Telemetry
+
+    path = os.path.join(os.path.dirname(kubeconfig), "ksm_body.txt")
+
+    class Serve(BaseHTTPRequestHandler):
+        def log_message(self, *a):
+            pass
+
+        def do_GET(self):
+            size = os.path.getsize(path)
+            self.send_response(200)
+            self.send_header("Content-Length", str(size))
+            self.end_headers()
+            with open(path, "rb") as f:
+                while piece := f.read(1 << 20):
+                    self.wfile.write(piece)
+
+    srv = ThreadingHTTPServer(("127.0.0.1", 0), Serve)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    points = []
+
+    class Count:
+        def consume(self, payload):
+            points.append(count_items("metrics", payload.request))
+
+    gc.collect()
+    rss0 = psutil.Process().memory_info().rss
+    cfg = decode(Config, {"config": {"scrape_configs": [{
+        "job_name": "skuber-ksm", "scrape_interval": "1h", "scrape_timeout": "2m",
+        "static_configs": [{"targets": [f"127.0.0.1:{srv.server_address[1]}"]}]}]}})
+    rcv = factory.create(CreateSettings(ComponentID.parse("prometheus"), "receiver", logging.getLogger("p"),
+                                        Telemetry().component("receiver", "prometheus")), cfg, {"metrics": Count()})
+    took = []
+    for _ in range(3):
+        t0 = time.perf_counter()
+        rcv.scrape_once(rcv.targets[0])
+        took.append(time.perf_counter() - t0)
+    rss = psutil.Process().memory_info().rss
+    srv.shutdown()
+    return {"body_mib": round(os.path.getsize(path) / 2**20, 1), "points": points[-1],
+            "scrape_convert_s": [round(t, 2) for t in took], "rss_mib": round(rss / 2**20, 1),
+            "rss_growth_mib": round((rss - rss0) / 2**20, 1)}
+
+
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     kubeconfig = str(tmp_path_factory.mktemp("bench") / "kubeconfig")
@@ -196,6 +259,14 @@ def test_bench_ksm_endpoint_10k_pods(server):
 
 
 @pytest.mark.bench
+def test_bench_prometheus_receiver_scrapes_the_ksm_body(server):
+    if not os.path.exists(os.path.join(os.path.dirname(server), "ksm_body.txt")):
+        _child("ksm", server)
+    r = _child("scrape", server)
+    print(f"\n[bench_cluster] prometheus receiver on the KSM body: {json.dumps(r)}")
+
+
+@pytest.mark.bench
 def test_bench_k8s_cluster_10k_pods(server):
     r = _child("cluster", server)
     print(f"\n[bench_cluster] k8s_cluster: {json.dumps(r)}")
@@ -207,4 +278,5 @@ if __name__ == "__main__":
     if mode == "serve":
         _serve(kubeconfig)
     else:
-        print(json.dumps(_measure_ksm(kubeconfig) if mode == "ksm" else _measure_cluster(kubeconfig)))
+        measure = {"ksm": _measure_ksm, "scrape": _measure_scrape, "cluster": _measure_cluster}[mode]
+        print(json.dumps(measure(kubeconfig)))

@@ -2,7 +2,6 @@
 and the receiver emits OTLP payloads on its own every collection_interval."""
 from __future__ import annotations
 
-import os
 import time
 
 import pytest
@@ -10,7 +9,7 @@ import pytest
 from collector.testing import wait_until
 from ebpf import http_metrics as hm
 
-from .conftest import run_workload, start_receiver, total, wait_file
+from .conftest import lost, run_workload, start_receiver, total, wait_file
 
 K = 4
 
@@ -44,6 +43,9 @@ def test_requests_on_a_connection_older_than_the_agent_are_measured(setup):
     assert total(s, hm.CLIENT_DURATION, **{"service.name": "old-client", "http.response.status_code": 202,
                                            "server.port": port}) == K
     assert total(s, hm.SERVER_DURATION, **{"http.response.status_code": 200, "service.name": "old-server"}) == 0
+    rcv.collect()
+    assert lost(rcv).get("http_request_missed_at_attach") == 1  # counted, and still on the fast path
+    assert rcv.http.slow_path_counts().get("response_without_request", 0) == 0
 
 
 def test_receiver_emits_metrics_payloads_every_interval(setup):

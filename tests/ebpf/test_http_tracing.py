@@ -77,8 +77,9 @@ def test_durations_match_the_known_delays(receiver, traffic, metric, svc):
         ((count, seconds, buckets),) = series_for(receiver.store, metric, **{
             "service.name": svc, "http.response.status_code": code, "http.route": "/status/{code}"}).values()
         mean = seconds / count
-        # server: from reading the request to writing the response; client adds a loopback trip
-        assert delay <= mean < delay + 0.05, (code, mean)
+        # server: from reading the request to writing the response; client adds a loopback
+        # trip. The margin covers scheduling on a loaded 2-core machine.
+        assert delay <= mean < delay + 0.08, (code, mean)
 
 
 @pytest.mark.parametrize("metric,svc", [(hm.SERVER_DURATION, "http-server"), (hm.CLIENT_DURATION, "http-client")])

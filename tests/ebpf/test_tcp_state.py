@@ -69,3 +69,27 @@ def test_unknown_event_kind_is_counted(env):
     tcp, _, drops = env
     tcp.handle(tm.TcpEvent(99))
     assert drops == {"unknown_event": 1}
+
+
+def test_network_disabled_follows_sockets_without_reporting_flows():
+    reg = ServiceRegistry(decode(DiscoveryConfig, {}, ""), proc=PROC, self_pid=1)
+    store = MetricStore(lambda: 1.0)
+    tcp = tm.TcpMetrics(store, reg, lambda p: (("service.name", p.name),), flows=False)
+    tcp.handle(tm.TcpEvent(tm.EV_LISTEN, pid=4242, sport=8080, saddr="127.0.0.1"))
+    tcp.handle(tm.TcpEvent(tm.EV_CONNECT, pid=4243, sk=1, saddr="127.0.0.1", sport=40000,
+                           daddr="127.0.0.1", dport=8080))
+    tcp.handle(tm.TcpEvent(tm.EV_CLOSE, pid=4243, sk=1, sent=10, recv=5, srtt_us=9))
+    tcp.collect(None)
+    assert store.series(tm.FLOW_BYTES) == {} and store.series(tm.CONNECTS) == {}
+    assert tcp.client_name(("127.0.0.1", 40000)) == "curl"  # still names the other end
+    assert len(store.series(tm.SERVICE_INFO)) == 2
+
+
+def test_flow_series_are_capped_by_cache_max_flows():
+    reg = ServiceRegistry(decode(DiscoveryConfig, {}, ""), proc=PROC, self_pid=1)
+    store = MetricStore(lambda: 1.0, series_limit=1000)
+    tcp = tm.TcpMetrics(store, reg, lambda p: (("service.name", p.name),), flow_limit=3)
+    for port in range(10):
+        tcp.handle(tm.TcpEvent(tm.EV_CONNECT_FAIL, pid=4243, sk=port, saddr="127.0.0.1",
+                               sport=40000 + port, daddr="10.0.0.1", dport=1000 + port))
+    assert len(store.series(tm.CONNECTS)) == 4  # 3 + the overflow series

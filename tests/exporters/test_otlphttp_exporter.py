@@ -8,8 +8,10 @@ import time
 import pytest
 
 from collector.exporters.otlphttp import factory
-from collector.exporters.otlphttp.http_transport import parse_retry_after
-from collector.testing import free_port
+from collector.exporters.exporterhelper.send_errors import RetryableSendError
+from collector.exporters.otlphttp.config import Config
+from collector.exporters.otlphttp.http_transport import HttpTransport, parse_retry_after
+from collector.testing import free_port, wait_until
 from tests.exporters.harness import (FAST_RETRY, AckRecorder, logs_request, make_exporter,
                                      metrics_request, payload, spans_request)
 
@@ -142,6 +144,18 @@ def test_one_consumer_keeps_its_connection_for_many_requests(sink):
         built.shutdown()
 
 
+def test_failed_sends_do_not_pile_up_closed_connections():
+    # Each failed attempt drops its connection; the transport must not keep them all for close().
+    transport = HttpTransport(Config(endpoint=f"http://127.0.0.1:{free_port()}"), logging.getLogger("t"))
+    try:
+        for _ in range(50):
+            with pytest.raises(RetryableSendError):
+                transport.send("logs", logs_request(1).SerializeToString(), 1.0)
+        assert len(transport._all_conns) <= 1
+    finally:
+        transport.close()
+
+
 def test_refused_gateway_logs_connection_refused_with_endpoint(caplog):
     endpoint = f"http://127.0.0.1:{free_port()}"
     built = make_exporter(factory, {"endpoint": endpoint,
@@ -190,7 +204,7 @@ def test_header_values_are_sent_but_never_logged(sink, caplog):
 def test_idle_exporter_connects_at_start_and_reports_it(sink):
     built = _http(sink)
     try:
-        assert _wait(lambda: built.host.statuses == [("otlphttp", True, "connected")])
+        assert wait_until(lambda: built.host.statuses == [("otlphttp", True, "connected")])
         assert sink.attempts == []
     finally:
         built.shutdown()
@@ -201,16 +215,9 @@ def test_idle_exporter_warns_about_a_refused_gateway(caplog):
     with caplog.at_level(logging.WARNING):
         built = make_exporter(factory, {"endpoint": endpoint})
         try:
-            assert _wait(lambda: "connection refused" in caplog.text)
+            assert wait_until(lambda: "connection refused" in caplog.text)
         finally:
             built.shutdown()
     assert endpoint in caplog.text
 
 
-def _wait(pred, timeout=10.0):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if pred():
-            return True
-        time.sleep(0.05)
-    return pred()

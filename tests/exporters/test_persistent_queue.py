@@ -18,7 +18,7 @@ from collector.exporters.otlp import factory as otlp_factory
 from collector.extensions.file_storage import factory as storage_factory
 from collector.sink import Sink
 from collector.telemetry import Telemetry
-from collector.testing import free_port
+from collector.testing import free_port, wait_until
 from tests.exporters.harness import FAST_RETRY, AckRecorder, logs_request, make_exporter, payload
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -68,7 +68,7 @@ def test_requests_stored_while_gateway_down_are_sent_after_restart(tmp_path):
         bodies = [lr.body.string_value for m in sink.messages("logs") for rl in m.resource_logs
                   for sl in rl.scope_logs for lr in sl.log_records]
         assert sorted(bodies) == sorted(f"r{i}-{j}" for i in range(5) for j in range(2))
-        assert _wait(lambda: _stored(storage) == [])
+        assert wait_until(lambda: _stored(storage) == [])
         assert built.metric("otelcol_exporter_sent_log_records_total") == 10
     finally:
         built.shutdown()
@@ -84,7 +84,7 @@ def test_delivered_requests_are_acked_true_and_deleted(tmp_path, sink):
         for _ in range(3):
             built.exporter.consume(payload("logs", logs_request(1), acks))
         assert acks.wait(3) == [True] * 3
-        assert _wait(lambda: _stored(storage) == [])
+        assert wait_until(lambda: _stored(storage) == [])
         assert built.metric("otelcol_exporter_queue_size") == 0
     finally:
         built.shutdown()
@@ -122,15 +122,6 @@ def test_unreadable_stored_entry_is_skipped_and_the_rest_delivered(tmp_path, sin
     finally:
         built.shutdown()
         storage.shutdown(time.monotonic() + 1)
-
-
-def _wait(pred, timeout=10.0):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if pred():
-            return True
-        time.sleep(0.05)
-    return pred()
 
 
 AGENT_CONFIG = """

@@ -4,8 +4,10 @@ import threading
 import time
 
 import prometheus_client
+import pytest
 
 from collector.k8s.fakeapi import objects
+from collector.k8s.client import APIError
 from collector.k8s.informer import Informer
 from collector.testing import wait_until
 
@@ -282,3 +284,16 @@ def test_unreachable_server_after_a_healthy_watch_backs_off(fake_api, api_client
         errors = inf.stats.errors
     assert 1 <= errors <= 15, errors  # backed off, not a hot loop
     assert wait_until(lambda: inf.get("default", "x") is not None, 5)
+
+
+def test_an_event_without_a_name_is_counted_once_as_bad():
+    inf = Informer(api_client=None)
+    inf._apply(b'{"type": "ADDED", "object": {"metadata": {"namespace": "default"}}}')
+    inf._apply(b'not json')
+    assert inf.stats.bad_events == 2 and inf.stats.events == 0
+
+
+def test_an_error_event_that_is_not_a_status_object_is_an_api_error():
+    inf = Informer(api_client=None)
+    with pytest.raises(APIError):
+        inf._apply(b'{"type": "ERROR", "object": "expired"}')

@@ -63,6 +63,7 @@ def test_update_operations_are_left_alone(handler):
     b"", b"{", b"[]", b"\xff\xfe", b'{"request": {}}', b'{"request": {"uid": 5}}',
     json.dumps({"request": {"uid": "u", "kind": {"kind": "Pod"}, "object": "nope"}}).encode(),
     json.dumps({"request": {"uid": "u", "kind": {"kind": "Secret"}, "object": {}}}).encode(),
+    b"[" * 100_000,  # nested too deep for the JSON decoder
 ])
 def test_malformed_review_is_allowed_with_a_reason(handler, body):
     resp = handler.review(body)["response"]

@@ -3,7 +3,6 @@ agent SIGKILL, through the real agent process, otlp exporter and sink. Prints lo
 
     pytest -m slow -s tests/soak/test_filelog_soak.py
 """
-import os
 import time
 
 import psutil

@@ -1,19 +1,10 @@
 """OTLP export responses: reading the partial-success part that both transports return."""
 from __future__ import annotations
 
-from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceResponse
-from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import ExportMetricsServiceResponse
-from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceResponse
+from collector.otlp.services import SERVICES
 
 from .send_errors import PartialSuccess
 
-RESPONSE_TYPES = {
-    "logs": ExportLogsServiceResponse,
-    "metrics": ExportMetricsServiceResponse,
-    "traces": ExportTraceServiceResponse,
-}
-REJECTED_FIELDS = {"logs": "rejected_log_records", "metrics": "rejected_data_points",
-                   "traces": "rejected_spans"}
 _REJECTED_JSON = {"logs": "rejectedLogRecords", "metrics": "rejectedDataPoints", "traces": "rejectedSpans"}
 
 
@@ -22,13 +13,13 @@ def parse_partial_success(signal: str, response: bytes | None) -> PartialSuccess
     if not response:
         return None
     try:
-        msg = RESPONSE_TYPES[signal].FromString(response)
+        msg = SERVICES[signal].response_type.FromString(response)
     except Exception:
         return None  # accepted is accepted; an unreadable body only loses the partial detail
     if not msg.HasField("partial_success"):
         return None
     ps = msg.partial_success
-    return _make(getattr(ps, REJECTED_FIELDS[signal]), ps.error_message)
+    return _make(getattr(ps, SERVICES[signal].rejected_field), ps.error_message)
 
 
 def parse_partial_success_json(signal: str, doc) -> PartialSuccess | None:
@@ -38,7 +29,7 @@ def parse_partial_success_json(signal: str, doc) -> PartialSuccess | None:
     ps = doc.get("partialSuccess", doc.get("partial_success"))
     if not isinstance(ps, dict):
         return None
-    raw = ps.get(_REJECTED_JSON[signal], ps.get(REJECTED_FIELDS[signal], 0))
+    raw = ps.get(_REJECTED_JSON[signal], ps.get(SERVICES[signal].rejected_field, 0))
     try:
         rejected = int(raw or 0)
     except (TypeError, ValueError):

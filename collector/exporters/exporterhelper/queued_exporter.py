@@ -25,6 +25,13 @@ _PROBE_FIRST_WAIT = 1.0   # then 2, 4, ... up to _PROBE_MAX_WAIT between attempt
 _PROBE_MAX_WAIT = 30.0
 
 
+def create_exporter(settings, config, signals: frozenset, transport_class) -> "QueuedExporter":
+    """An OTLP exporter factory's `create`: its transport behind the shared queue and retries."""
+    info = settings.build_info
+    transport = transport_class(config, settings.logger, user_agent=f"{info.command}/{info.version}")
+    return QueuedExporter(settings, config, signals, transport)
+
+
 class QueuedExporter(Component):
     def __init__(self, settings, config, signals: frozenset, transport,
                  log_interval: float = 30.0) -> None:

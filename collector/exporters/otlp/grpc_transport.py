@@ -11,12 +11,7 @@ from collector.exporters.exporterhelper.send_errors import (
 from collector.exporters.exporterhelper.otlp_responses import parse_partial_success
 from collector.exporters.exporterhelper.transport_security import (grpc_security, ignored_tls_settings,
                                                                    parse_grpc_endpoint)
-
-METHODS = {
-    "logs": "/opentelemetry.proto.collector.logs.v1.LogsService/Export",
-    "metrics": "/opentelemetry.proto.collector.metrics.v1.MetricsService/Export",
-    "traces": "/opentelemetry.proto.collector.trace.v1.TraceService/Export",
-}
+from collector.otlp.services import SERVICES
 
 # OTLP spec: these codes are transient. RESOURCE_EXHAUSTED only when the server sent RetryInfo.
 RETRYABLE_CODES = frozenset({"UNAVAILABLE", "CANCELLED", "DEADLINE_EXCEEDED", "ABORTED",
@@ -163,9 +158,9 @@ class GrpcTransport:
                     "verification (sha256 %s), pinned as the only trusted root, name checked as %r",
                     self.endpoint.address, sec.pinned_fingerprint, sec.pinned_name)
             self._channel = channel
-            self._calls = {sig: channel.unary_unary(path, request_serializer=None,
+            self._calls = {sig: channel.unary_unary(service.grpc_method, request_serializer=None,
                                                     response_deserializer=None)
-                           for sig, path in METHODS.items()}
+                           for sig, service in SERVICES.items()}
             return self._calls
 
     def _reset_channel(self) -> None:

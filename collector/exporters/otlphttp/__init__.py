@@ -7,13 +7,11 @@ from .config import Config
 
 
 def create(settings, config: Config, signals: frozenset):
-    from collector.exporters.exporterhelper.queued_exporter import QueuedExporter
+    from collector.exporters.exporterhelper.queued_exporter import create_exporter
 
     from .http_transport import HttpTransport
 
-    info = settings.build_info
-    transport = HttpTransport(config, settings.logger, user_agent=f"{info.command}/{info.version}")
-    return QueuedExporter(settings, config, signals, transport)
+    return create_exporter(settings, config, signals, HttpTransport)
 
 
 factory = ExporterFactory(type="otlphttp", config_class=Config,

@@ -15,6 +15,7 @@ import ssl
 import threading
 import time
 import zlib
+from urllib.parse import urlsplit
 
 from collector.exporters.exporterhelper.otlp_responses import (parse_partial_success,
                                                                parse_partial_success_json)
@@ -68,12 +69,11 @@ def _status_message(body: bytes, content_type: str) -> str:
 
 
 class _Target:
-    __slots__ = ("url", "endpoint", "path", "server_name")
+    __slots__ = ("url", "endpoint", "path")
 
     def __init__(self, url: str) -> None:
         self.url = url
         self.endpoint = parse_http_url(url)
-        from urllib.parse import urlsplit
         parts = urlsplit(url)
         self.path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
 
@@ -97,7 +97,8 @@ class HttpTransport:
             base["Content-Encoding"] = "gzip"
         self._headers = {**{str(k): str(v) for k, v in config.headers.items()}, **base}
         self._local = threading.local()
-        self._all_conns: list[http.client.HTTPConnection] = []
+        # Every open connection of every consumer thread, for close(); dropped ones leave it.
+        self._all_conns: set[http.client.HTTPConnection] = set()
         self._conns_lock = threading.Lock()
 
     # -- connections -------------------------------------------------------------------------
@@ -115,20 +116,24 @@ class HttpTransport:
             if conn.sock is not None:
                 conn.sock.settimeout(timeout)
             return conn, True
-        if ep.secure:
-            conn = _HTTPSConnection(ep.host, ep.port, timeout=timeout, context=self._ssl,
-                                    server_name=self._cfg.tls.server_name_override or None)
-        else:
-            conn = http.client.HTTPConnection(ep.host, ep.port, timeout=timeout)
+        conn = self._new_connection(ep, timeout)
         conns[key] = conn
         with self._conns_lock:
-            self._all_conns.append(conn)
+            self._all_conns.add(conn)
         return conn, False
+
+    def _new_connection(self, ep, timeout: float) -> http.client.HTTPConnection:
+        if ep.secure:
+            return _HTTPSConnection(ep.host, ep.port, timeout=timeout, context=self._ssl,
+                                    server_name=self._cfg.tls.server_name_override or None)
+        return http.client.HTTPConnection(ep.host, ep.port, timeout=timeout)
 
     def _drop_connection(self, target: _Target) -> None:
         ep = target.endpoint
         conn = getattr(self._local, "conns", {}).pop((ep.scheme, ep.host, ep.port), None)
         if conn is not None:
+            with self._conns_lock:
+                self._all_conns.discard(conn)
             conn.close()
 
     # -- sending -----------------------------------------------------------------------------
@@ -210,11 +215,7 @@ class HttpTransport:
             if (ep.scheme, ep.host, ep.port) in seen:
                 continue
             seen.add((ep.scheme, ep.host, ep.port))
-            if ep.secure:
-                conn = _HTTPSConnection(ep.host, ep.port, timeout=timeout, context=self._ssl,
-                                        server_name=self._cfg.tls.server_name_override or None)
-            else:
-                conn = http.client.HTTPConnection(ep.host, ep.port, timeout=timeout)
+            conn = self._new_connection(ep, timeout)
             try:
                 conn.connect()
             except Exception as e:
@@ -224,7 +225,7 @@ class HttpTransport:
 
     def close(self) -> None:
         with self._conns_lock:
-            conns, self._all_conns = self._all_conns, []
+            conns, self._all_conns = self._all_conns, set()
         for c in conns:
             try:
                 c.close()

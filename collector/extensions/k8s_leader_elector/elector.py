@@ -10,6 +10,9 @@
   both win: the API server answers 409 Conflict to the second.
 - On stop the leader releases the lease (holderIdentity cleared, ReleaseOnCancel) so a standby
   takes over at its next retry rather than after lease_duration.
+- The leader may keep small state in the lease's annotations (set_annotation): it is written
+  with each renewal and adopted by whoever acquires the lease next, so work handed over on
+  failover (the events receiver's checkpoint) resumes where the previous leader left it.
 """
 from __future__ import annotations
 
@@ -55,6 +58,21 @@ class LeaseElector:
         self._observed_at = 0.0
         self.transitions = 0  # times this elector became leader (self-telemetry, tests)
         self.errors = 0
+        self._annotations: dict[str, str] = {}
+        self._ann_lock = threading.Lock()
+
+    def annotation(self, key: str) -> str | None:
+        with self._ann_lock:
+            return self._annotations.get(key)
+
+    def set_annotation(self, key: str, value: str) -> None:
+        """Goes out with the next renewal (within retry_period) while we lead."""
+        with self._ann_lock:
+            self._annotations[key] = value
+
+    def _annotations_copy(self) -> dict:
+        with self._ann_lock:
+            return dict(self._annotations)
 
     @property
     def is_leader(self) -> bool:
@@ -135,7 +153,7 @@ class LeaseElector:
         try:
             lease = self.client.get()
             if lease is None:
-                self.client.create(self._spec(now_wall, now_wall, 0))
+                self.client.create(self._spec(now_wall, now_wall, 0), self._annotations_copy())
                 self._observe(("created", self.identity), self._now())
                 return True
             spec = lease.get("spec") or {}
@@ -149,10 +167,17 @@ class LeaseElector:
                 return False
             transitions = int(spec.get("leaseTransitions") or 0)
             acquire = spec.get("acquireTime") or now_wall
+            annotations = self._annotations_copy()
             if holder != self.identity:
                 transitions += 1 if holder else 0
                 acquire = now_wall
-            updated = self.client.replace(lease, self._spec(acquire, now_wall, transitions))
+                # Taking over: the lease's state is newer than anything we remember from an
+                # earlier term of ours.
+                annotations = {**annotations, **((lease.get("metadata") or {}).get("annotations") or {})}
+            updated = self.client.replace(lease, self._spec(acquire, now_wall, transitions), annotations)
+            if holder != self.identity:
+                with self._ann_lock:
+                    self._annotations = dict((updated.get("metadata") or {}).get("annotations") or {})
             uspec = updated.get("spec") or {}
             self._observe((self.identity, uspec.get("renewTime"),
                            (updated.get("metadata") or {}).get("resourceVersion")), self._now())
@@ -177,4 +202,5 @@ class LeaseElector:
         spec = dict(lease.get("spec") or {})
         # client-go's release: no holder, a 1 s duration, so candidates need not wait it out.
         spec.update({"holderIdentity": "", "leaseDurationSeconds": 1, "renewTime": _micro_time()})
-        self.client.replace(lease, spec)
+        annotations = {**((lease.get("metadata") or {}).get("annotations") or {}), **self._annotations_copy()}
+        self.client.replace(lease, spec, annotations)  # our last state goes to the next leader

@@ -52,6 +52,15 @@ class LeaderElectorExtension(Component):
     def is_leader(self) -> bool:
         return self.elector is not None and self.elector.is_leader
 
+    def annotation(self, key: str) -> str | None:
+        """State the previous leader left on the lease (read it in on_start_leading)."""
+        return self.elector.annotation(key) if self.elector is not None else None
+
+    def set_annotation(self, key: str, value: str) -> None:
+        """Hand state over to the next leader; written with the next renewal."""
+        if self.elector is not None:
+            self.elector.set_annotation(key, value)
+
     def _fire(self, index: int) -> None:
         with self._lock:
             callbacks = list(self._callbacks)

@@ -23,17 +23,23 @@ class LeaseClient:
                 return None
             raise
 
-    def create(self, spec: dict) -> dict:
-        return request_json(self.api, "POST", self._collection, body=self._body(None, spec),
+    def create(self, spec: dict, annotations: dict | None = None) -> dict:
+        return request_json(self.api, "POST", self._collection, body=self._body(None, spec, annotations),
                             timeout=self.timeout)
 
-    def replace(self, lease: dict, spec: dict) -> dict:
-        """PUT carrying the resourceVersion we read: a concurrent writer makes this a 409."""
-        rv = (lease.get("metadata") or {}).get("resourceVersion", "")
-        return request_json(self.api, "PUT", self._item, body=self._body(rv, spec), timeout=self.timeout)
+    def replace(self, lease: dict, spec: dict, annotations: dict | None = None) -> dict:
+        """PUT carrying the resourceVersion we read: a concurrent writer makes this a 409.
+        annotations None keeps the lease's own."""
+        md = lease.get("metadata") or {}
+        if annotations is None:
+            annotations = md.get("annotations")
+        return request_json(self.api, "PUT", self._item,
+                            body=self._body(md.get("resourceVersion", ""), spec, annotations), timeout=self.timeout)
 
-    def _body(self, resource_version: str | None, spec: dict) -> dict:
-        meta = {"name": self.name, "namespace": self.namespace}
+    def _body(self, resource_version: str | None, spec: dict, annotations: dict | None) -> dict:
+        meta: dict = {"name": self.name, "namespace": self.namespace}
         if resource_version:
             meta["resourceVersion"] = resource_version
+        if annotations:
+            meta["annotations"] = dict(annotations)
         return {"apiVersion": "coordination.k8s.io/v1", "kind": "Lease", "metadata": meta, "spec": spec}

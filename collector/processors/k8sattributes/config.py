@@ -132,10 +132,18 @@ class ExcludePodConfig:
             raise ConfigError("name", f"invalid regex: {e}")
 
 
+# Upstream's defaults, used as well when `exclude.pods` is given as an empty list.
+DEFAULT_EXCLUDED_PODS = ("jaeger-agent", "jaeger-collector")
+
+
 @dataclass
 class ExcludeConfig:
-    pods: list[ExcludePodConfig] = field(default_factory=lambda: [
-        ExcludePodConfig("jaeger-agent"), ExcludePodConfig("jaeger-collector")])
+    # Each name is a regular expression searched anywhere in the pod name (Go's MatchString).
+    pods: list[ExcludePodConfig] = field(
+        default_factory=lambda: [ExcludePodConfig(name) for name in DEFAULT_EXCLUDED_PODS])
+
+    def patterns(self) -> list[re.Pattern]:
+        return [re.compile(name) for name in ([p.name for p in self.pods] or DEFAULT_EXCLUDED_PODS)]
 
 
 @dataclass

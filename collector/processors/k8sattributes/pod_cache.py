@@ -9,7 +9,6 @@ the delete (upstream keeps them 2 minutes too); an IP reused by a new pod in the
 from __future__ import annotations
 
 import collections
-import re
 import threading
 import time
 from typing import Callable
@@ -34,7 +33,7 @@ class PodCache:
         self.clock = clock
         self.delete_grace_seconds = (POD_DELETE_GRACE_SECONDS if delete_grace_seconds is None
                                      else delete_grace_seconds)
-        self.excludes = [re.compile(p.name) for p in config.exclude.pods]
+        self.excludes = config.exclude.patterns()
         self._lock = threading.Lock()
         self._by_id: dict[Identifier, PodRecord] = {}
         self._deleted: collections.deque = collections.deque()   # (due, identifiers, pod uid)

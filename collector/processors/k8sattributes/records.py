@@ -69,9 +69,6 @@ class Rules:
         self.annotations = _compile(extract.annotations, "annotations")
         self.otel_annotations = extract.otel_annotations
 
-    def wants(self, *names: str) -> bool:
-        return any(n in self.metadata for n in names)
-
     @property
     def needs_namespaces(self) -> bool:
         return bool(self.labels["namespace"] or self.annotations["namespace"]) or "k8s.cluster.uid" in self.metadata
@@ -146,7 +143,7 @@ def pod_record(raw: dict, rules: Rules, excludes: list[re.Pattern]) -> PodRecord
     rec.host_network = bool(spec.get("hostNetwork"))
     rec.node = spec.get("nodeName") or ""
     rec.ignored = (meta.get("annotations") or {}).get(IGNORE_ANNOTATION) == "true" or any(
-        p.fullmatch(rec.name) for p in excludes)
+        p.search(rec.name) for p in excludes)
     if rec.ignored:
         return rec
     a = rec.attrs

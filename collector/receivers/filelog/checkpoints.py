@@ -41,6 +41,7 @@ class CheckpointStore:
         self._log = logger or logging.getLogger(__name__)
         self._on_error = on_error
         self._lock = threading.Lock()
+        self._flush_lock = threading.Lock()
         self._entries: dict[str, Checkpoint] = {}
         self._sets: dict[str, bytes] = {}
         self._deletes: set[str] = set()
@@ -126,6 +127,10 @@ class CheckpointStore:
         Each transaction also records the wall-clock time, so that the next run can tell a
         rotated file written after this run died (read it) from an old one (skip it)."""
         now = time.time() if now is None else now
+        with self._flush_lock:  # one transaction at a time: an older offset never lands last
+            return self._flush(now)
+
+    def _flush(self, now: float) -> bool:
         with self._lock:
             if not self._sets and not self._deletes and now - self._alive_written < ALIVE_EVERY:
                 return True

@@ -149,8 +149,8 @@ class PartialJoiner:
         self.parts: list[bytes] = []
         self.size = 0
         self.raw_bytes = 0
-        self.stream = STDOUT   # of the latest part: a flushed sequence keeps its stream
-        self.time_ns = 0       # of the latest part (recombine's overwrite_with: newest)
+        self.stream = STDOUT   # of the first part: the joined record keeps its stream
+        self.time_ns = 0       # of the first part (recombine's overwrite_with: oldest)
 
     def add_partial(self, msg: bytes, raw_len: int) -> bytes | None:
         """Add a `P` part; returns the joined message when the size bound forces a flush."""

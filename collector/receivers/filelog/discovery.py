@@ -55,6 +55,8 @@ def find_candidates(include: list[str], exclude: list[str], exclude_older_than: 
         out.append(Candidate(path, resolved, sibling))
 
     for path in included:
+        if path in excluded:
+            continue  # nor its rotated siblings: excluding the agent's own logs must hold
         add(path, False)
         dirs.setdefault(os.path.dirname(path), set()).add(os.path.basename(path))
     for d, names in dirs.items():
@@ -62,12 +64,10 @@ def find_candidates(include: list[str], exclude: list[str], exclude_older_than: 
             entries = os.listdir(d or ".")
         except OSError:
             continue
+        prefixes = tuple(n + "." for n in names)
         for entry in entries:
-            base, dot, _ = entry.rpartition(".")
-            if not dot:
-                continue
             # `<name>.<suffix>`, possibly with dots in the suffix: any included name it extends.
-            if any(entry.startswith(n + ".") for n in names):
+            if entry.startswith(prefixes):
                 path = os.path.join(d, entry)
                 if path not in included_set:
                     add(path, True)

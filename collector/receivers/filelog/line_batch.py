@@ -6,11 +6,11 @@ objects beyond the byte slices the split makes. Attribute bytes are cached per f
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from . import otlp_encoding as enc
 from .config import ContainerOperator
-from .container import (FORMAT_CONTAINERD, FORMAT_CRIO, FORMAT_DOCKER, STDERR, STDOUT,
+from .container import (FORMAT_CONTAINERD, FORMAT_DOCKER, STDERR, STDOUT,
                         PartialJoiner, _second_cache, _seconds, parse_docker_line, parse_time)
 from .otlp_encoding import RecordWriter
 
@@ -21,7 +21,6 @@ class LineStats:
     parse_errors: int = 0
     invalid_utf8: int = 0
     dropped: int = 0
-    formats: dict = field(default_factory=dict)
 
 
 def _valid_utf8(b: bytes) -> bytes | None:
@@ -120,14 +119,19 @@ def encode_lines(lines: list[bytes], writer: RecordWriter, *, op: ContainerOpera
                             msg = fixed
                     tag = parts[2]
                     stream = parts[1]
+                    # A joined line keeps the first part's time, stream and logtag `P`, as the
+                    # collector's recombine (overwrite_with: oldest) does.
                     if tag == b"P":
                         raw_len = len(line) + (0 if (last_unterminated and line is last_line) else 1)
-                        joiner.stream = stream
-                        joiner.time_ns = t
+                        if not joiner.parts:
+                            joiner.stream = stream
+                            joiner.time_ns = t
+                        t, stream = joiner.time_ns, joiner.stream
                         msg = joiner.add_partial(msg, raw_len)
                         if msg is None:
                             continue
                     elif joiner.parts:
+                        t, stream, tag = joiner.time_ns, joiner.stream, b"P"
                         msg = joiner.finish(msg)
                     a = attr_cache.get((stream, tag))
                     if a is None:
@@ -170,5 +174,3 @@ def _transcode(line: bytes, codec: str, stats: LineStats) -> bytes:
         stats.invalid_utf8 += 1
         return line.decode(codec, "replace").encode("utf-8")
 
-
-FORMAT_NAMES = (FORMAT_DOCKER, FORMAT_CRIO, FORMAT_CONTAINERD)

@@ -27,10 +27,15 @@ from .k8s_path import k8s_attributes
 from .line_batch import LineStats, encode_lines, flush_partial
 from .receiver_metrics import ReceiverMetrics
 
-READ_CHUNK = 256 * 1024            # bytes read per file per round: one batch
-MAX_INFLIGHT_BYTES = 16 * 1024 * 1024
-MAX_INFLIGHT_BATCHES = 64
 ExportLogsServiceRequest = REQUEST_TYPES["logs"]
+
+# One batch per file per round. ~8k CRI lines: at least the batch processor's default
+# send_batch_size, so it forwards our payload as is instead of copying it into a merge.
+READ_CHUNK = 1024 * 1024
+# Encoded bytes handed over but not yet acknowledged. Past this, reading waits: during a
+# gateway outage the files are the buffer and memory stays flat.
+MAX_INFLIGHT_BYTES = 8 * 1024 * 1024
+MAX_INFLIGHT_BATCHES = 64
 PARTIAL_FLUSH_AFTER = 5.0          # recombine's force_flush_period: a P sequence without F
 COMMIT_EVERY = 0.1                 # seconds between checkpoint transactions
 DETACHED_POLLS = 3                 # polls a truncated file's reader waits for its copy
@@ -109,8 +114,9 @@ class FilelogReceiver(Component):
                 self._acked.wait(min(0.05, max(0.0, wait_until - time.monotonic())))
             self._stopped = True
         self.store.flush()
-        for r in self.readers:
-            r.close()
+        if self._thread is None or not self._thread.is_alive():
+            for r in self.readers:  # never under a running loop: a reused fd would be misread
+                r.close()
         self.log.info("filelog stopped; %d batches unacknowledged", self._inflight_batches)
 
     # Main loop ---------------------------------------------------------------------------------

@@ -159,8 +159,6 @@ _DEFS: dict[str, list[MetricDef]] = {
 
 METRICS: dict[str, dict[str, MetricDef]] = {s: {d.name: d for d in defs} for s, defs in _DEFS.items()}
 
-SCRAPERS = tuple(METRICS)
-
 # process scraper resource attributes and whether each is on by default.
 PROCESS_RESOURCE_ATTRIBUTES: dict[str, bool] = {
     "process.pid": True,

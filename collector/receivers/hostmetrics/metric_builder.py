@@ -11,6 +11,8 @@ from opentelemetry.proto.common.v1.common_pb2 import InstrumentationScope, KeyVa
 from opentelemetry.proto.metrics.v1.metrics_pb2 import (AGGREGATION_TEMPORALITY_CUMULATIVE,
                                                         ResourceMetrics)
 
+from collector.pdata import set_any_value
+
 from .metadata import METRICS, MetricDef, scope_name
 
 SCOPE_VERSION = "0.1.0"
@@ -26,22 +28,11 @@ def resolve_enabled(scraper: str, overrides: dict[str, bool]) -> dict[str, bool]
     return out
 
 
-def _set_any(value_msg, v) -> None:
-    if isinstance(v, bool):
-        value_msg.bool_value = v
-    elif isinstance(v, int):
-        value_msg.int_value = v
-    elif isinstance(v, float):
-        value_msg.double_value = v
-    else:
-        value_msg.string_value = str(v)
-
-
 def key_values(attrs: dict) -> list[KeyValue]:
     out = []
     for k, v in attrs.items():
         kv = KeyValue(key=k)
-        _set_any(kv.value, v)
+        set_any_value(kv.value, v)
         out.append(kv)
     return out
 
@@ -56,7 +47,6 @@ class MetricsBuilder:
         self.scope = InstrumentationScope(name=scope_name(scraper), version=version)
         self._points: dict[str, list[tuple[tuple, float | int, int]]] = {}
         self._done: list[ResourceMetrics] = []
-        self.points_recorded = 0
 
     def enabled(self, name: str) -> bool:
         return name in self.on
@@ -105,8 +95,7 @@ class MetricsBuilder:
                     dp.as_double = value
                 for key, v in zip(d.attributes, attr_values):
                     kv = dp.attributes.add(key=key)
-                    _set_any(kv.value, v)
-                self.points_recorded += 1
+                    set_any_value(kv.value, v)
         self._points = {}
         self._done.append(rm)
 

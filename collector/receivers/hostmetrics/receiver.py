@@ -120,15 +120,19 @@ class HostMetricsReceiver(Component):
         try:
             self.consumer.consume(Payload("metrics", req))
         except Refused:
-            self.settings.telemetry.receiver_refused("metrics", n)
-            self._dropped.labels(reason="refused").inc(n)
-            return 0
+            reason = "refused"
         except PermanentError as e:
-            self._dropped.labels(reason="permanent_error").inc(n)
+            reason = "permanent_error"
             self.log.error("pipeline rejected host metrics: %s", e)
-            return 0
-        self.settings.telemetry.receiver_accepted("metrics", n)
-        return n
+        except Exception:  # a bug downstream: counted here, the scrape loop goes on
+            reason = "error"
+            self.log.exception("pipeline failed on host metrics")
+        else:
+            self.settings.telemetry.receiver_accepted("metrics", n)
+            return n
+        self.settings.telemetry.receiver_refused("metrics", n)
+        self._dropped.labels(reason=reason).inc(n)
+        return 0
 
     def _error(self, scraper: str, kind: str, message: str) -> None:
         self._errors.labels(scraper=scraper, kind=kind).inc()

@@ -33,7 +33,8 @@ def rv_int(ev: dict) -> int | None:
 class EventDelivery:
     def __init__(self, consumer, storage, telemetry, logger, version: str = "",
                  max_pending: int = 10000, max_batch: int = 500, ack_timeout: float = 300.0,
-                 retry_initial: float = 0.2, retry_max: float = 10.0):
+                 retry_initial: float = 0.2, retry_max: float = 10.0, handed_over: int | None = None,
+                 on_commit=None):
         self.consumer = consumer
         self.storage = storage  # StorageClient or None
         self.telemetry = telemetry
@@ -49,7 +50,11 @@ class EventDelivery:
         self._cond = threading.Condition()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        self.committed: int | None = self._load()
+        # handed_over: the checkpoint the previous leader left on the lease; the later of it and
+        # our own wins (ours can be later when our last renewal did not get through).
+        loaded = self._load()
+        self.committed: int | None = max((c for c in (loaded, handed_over) if c is not None), default=None)
+        self._on_commit = on_commit
         self.delivered = 0
         self._idle_commit_source = None  # callable -> int|None: the informer's resourceVersion
         self._dropped = telemetry.counter("skuber_k8s_events_dropped",
@@ -72,6 +77,8 @@ class EventDelivery:
         self.committed = rv
         if self.storage is not None:
             self.storage.set(CHECKPOINT_KEY, str(rv).encode())
+        if self._on_commit is not None:
+            self._on_commit(rv)
 
     def commit_when_idle(self, source) -> None:
         """source() gives the informer's last resourceVersion: once nothing is queued or in

@@ -4,7 +4,10 @@ What gets emitted:
 - first start (no checkpoint): only events whose timestamp is not before the receiver's start,
   as the collector does, so old events are not flooded at start-up;
 - with a checkpoint in `storage`: every event version with a resourceVersion above it, so a
-  restart neither repeats delivered events nor skips those that happened while it was down.
+  restart neither repeats delivered events nor skips those that happened while it was down;
+- with `k8s_leader_elector`, the checkpoint also travels in the lease's annotations, so a
+  replica taking over resumes where the previous leader stopped (at most one renewal period,
+  retry_period, of events may repeat when the old leader died without renewing).
 """
 from __future__ import annotations
 
@@ -35,11 +38,16 @@ class K8sEventsReceiver(Component):
         self.start_time: datetime.datetime | None = None
         self._floor: int | None = None
         self._seen_rv: int | None = None
+        self._elector = None
+        # Lease annotation carrying this receiver's checkpoint (qualified name: prefix/name).
+        self._lease_key = "skuber.io/k8s-events." + str(settings.id).replace("/", ".")
         self._gate = LeaderGate(self._start_work, self._stop_work, config.k8s_leader_elector, self.log)
         self._skipped = self.telemetry.counter("skuber_k8s_events_skipped",
                                                "Events not emitted, by reason.", ("reason",))
 
     def start(self, host) -> None:
+        if self.config.k8s_leader_elector:
+            self._elector = host.get_extension(self.config.k8s_leader_elector)
         if self.config.storage:
             ext = host.get_extension(self.config.storage)
             self._storage = ext.client("receiver", str(self.settings.id))
@@ -60,9 +68,16 @@ class K8sEventsReceiver(Component):
         from collector.k8s.informer import Informer
         self.start_time = datetime.datetime.now(datetime.timezone.utc)
         widen_connection_pool(self._api_client, len(self.config.namespaces) + 4)
+        handed_over, on_commit = None, None
+        if self._elector is not None:
+            # The checkpoint travels with the lease: the next leader (another replica, with its
+            # own file_storage) resumes from it instead of from its own start time.
+            handed_over = rv_str_int(self._elector.annotation(self._lease_key))
+            on_commit = lambda rv: self._elector.set_annotation(self._lease_key, str(rv))  # noqa: E731
         self.delivery = EventDelivery(self.consumer, self._storage, self.telemetry, self.log,
                                       self.settings.build_info.version,
-                                      self.config.max_pending_events, self.config.max_batch_size)
+                                      self.config.max_pending_events, self.config.max_batch_size,
+                                      handed_over=handed_over, on_commit=on_commit)
         self._floor = self.delivery.committed
         self._informers = [
             Informer(self._api_client, resource="events", group="", version="v1", namespace=ns,

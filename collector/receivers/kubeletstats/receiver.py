@@ -69,7 +69,10 @@ class KubeletStatsReceiver(Component):
             return
         while not self._stop.is_set():
             started = time.monotonic()
-            self.scrape_once()
+            try:
+                self.scrape_once()
+            except Exception:  # noqa: BLE001 - never let the scrape thread die: the next may work
+                self.log.exception("kubeletstats: scrape failed")
             # fixed-rate schedule; a scrape that overran just starts the next one at once
             self._stop.wait(max(0.0, self.config.collection_interval - (time.monotonic() - started)))
 
@@ -114,6 +117,10 @@ class KubeletStatsReceiver(Component):
             # a scrape is not retried: the next one carries fresher values
             self.telemetry.receiver_refused("metrics", n, "http")
             self.log.warning("kubeletstats: pipeline refused %d points: %s", n, e)
+            return 0
+        except Exception:  # noqa: BLE001 - a bug downstream must not end the scrape loop
+            self.telemetry.receiver_refused("metrics", n, "http")
+            self.log.exception("kubeletstats: pipeline failed on %d points", n)
             return 0
         return n
 

@@ -87,10 +87,13 @@ def convert(text: str, request, job: str, instance: str, scheme: str, now_ns: in
             trim_suffixes: bool = False, version: str = "", honor_labels: bool = False,
             start_time_metric=None) -> int:
     """Append one ResourceMetrics for this scrape; returns the number of samples. ValueError when
-    the body is not valid exposition text. start_time_metric: a compiled regex naming the metric
+    the body is not valid exposition text (the request may then hold a partial resource: drop it). start_time_metric: a compiled regex naming the metric
     whose value (unix seconds) starts every cumulative series (use_start_time_metric)."""
-    families = list(text_string_to_metric_families(text))  # parse fully first: all or nothing
+    # Families are converted as the parser yields them, so a 300k-sample body is never held as
+    # parsed samples at once. A parse error midway raises: the caller drops the whole request.
+    families = text_string_to_metric_families(text)
     if start_time_metric is not None:
+        families = list(families)  # the start time must be known before any counter
         start_ns = _start_time(families, start_time_metric)
         if start_ns is None:
             raise ValueError(f"no metric matching {start_time_metric.pattern} for the start time")

@@ -253,6 +253,18 @@ def test_excluded_and_ignored_pods_are_not_used(fake_api, make_processor):
         assert "k8s.pod.name" not in send(proc, sink, {}, client_addr=ip)
 
 
+def test_exclude_names_match_anywhere_in_the_pod_name_as_upstream(fake_api, make_processor):
+    # Go's regexp MatchString is unanchored: the default "jaeger-agent" hides a DaemonSet's
+    # jaeger-agent-x7k2p pod; an empty exclude list still means the defaults.
+    fake_api.create(objects.pod("jaeger-agent-x7k2p", ip="10.9.0.3"))
+    fake_api.create(objects.pod("web-jaeger-collector-0", ip="10.9.0.4"))
+    for i, extra in enumerate(({}, {"exclude": {"pods": []}})):
+        proc, sink, _ = make_processor(extra, name=str(i))
+        synced(proc)
+        for ip in ("10.9.0.3", "10.9.0.4"):
+            assert "k8s.pod.name" not in send(proc, sink, {}, client_addr=ip)
+
+
 def test_wait_for_metadata_blocks_start_until_synced(fake_api, make_processor):
     _, _, pods = web_pods(fake_api)
     proc, sink, _ = make_processor({"wait_for_metadata": True, "wait_for_metadata_timeout": "5s"})

@@ -86,7 +86,9 @@ def test_partial_lines_are_joined_up_to_final_line():
              b"2023-06-22T10:27:26.000000000Z stdout F next"]
     recs, _, joiner = run(lines)
     assert [r.body.string_value for r in recs] == ["multiline containerd line that is super awesome", "next"]
-    assert recs[0].time_unix_nano == ns(2023, 6, 22, 10, 27, 25, 3)  # the newest part's time
+    # As the collector's recombine: the first part's time and logtag P; then a plain F line.
+    assert recs[0].time_unix_nano == ns(2023, 6, 22, 10, 27, 25, 1)
+    assert attrs(recs[0])["logtag"] == "P" and attrs(recs[1])["logtag"] == "F"
     assert not joiner.pending
 
 
@@ -150,3 +152,27 @@ def test_parse_helpers():
     assert parse_cri_line(b"2023-06-22T10:27:25.813799277Z stdout") is None
     assert parse_docker_line(b'{"log": 5}') is None
     assert parse_docker_line(b"[1]") is None
+
+
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+line_bytes = st.one_of(
+    st.binary(max_size=200),
+    st.builds(lambda ts, s, tag, msg: b" ".join((ts, s, tag, msg)),
+              st.sampled_from([b"2023-06-22T10:27:25.813799277Z", b"2024-04-13T07:59:37.5-05:00", b"2024-99-99T99:99:99Z",
+                               b"2023-06-22T10:27:25.81379927xZ", b""]),
+              st.sampled_from([b"stdout", b"stderr", b"stdin"]), st.sampled_from([b"F", b"P", b"", b"X"]),
+              st.binary(max_size=60)),
+    st.builds(lambda body: b'{"log":' + body + b',"stream":"stdout","time":"2024-03-30T08:31:20Z"}',
+              st.binary(max_size=40)),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(line_bytes, max_size=20))
+def test_any_input_encodes_to_valid_records_without_crashing(lines):
+    joiner = PartialJoiner(64)
+    recs, stats, joiner = run([l.replace(b"\n", b"") for l in lines], joiner=joiner)
+    assert len(recs) <= len(lines)
+    for r in recs:
+        r.body.string_value.encode("utf-8")  # valid UTF-8 strings only

@@ -205,3 +205,53 @@ def test_backpressure_shares_the_room_between_files(tmp_path):
         c.mode = "ack"
         c.release()
         stop(r)
+
+
+class SyncNackOnce(RecordingConsumer):
+    """Acks False inside consume (without raising) the first time, as a queue that dropped it."""
+
+    def __init__(self):
+        super().__init__()
+        self.nacked = 0
+
+    def consume(self, payload):
+        if self.nacked == 0:
+            self.nacked += 1
+            payload.ack(False)
+            return
+        super().consume(payload)
+
+
+def test_synchronous_nack_is_read_again(tmp_path):
+    f = pod_file(tmp_path)
+    write(f, 0, 20)
+    c = SyncNackOnce()
+    host, r = start(tmp_path, c)
+    try:
+        assert expect(c, 20) == lines(0, 20)
+        assert c.nacked == 1
+    finally:
+        stop(r)
+        host.close()
+
+
+class Permanent(RecordingConsumer):
+    def consume(self, payload):
+        from collector.component import PermanentError
+        payload.ack(False)
+        raise PermanentError("schema rejected")
+
+
+def test_permanent_error_is_counted_as_dropped_and_reading_moves_on(tmp_path):
+    f = pod_file(tmp_path)
+    write(f, 0, 20)
+    c = Permanent()
+    host, r = start(tmp_path, c)
+    try:
+        assert wait_until(lambda: host.telemetry.value(
+            "skuber_dropped_items_total", {"component": "receiver/filelog", "signal": "logs",
+                                           "reason": "permanent_error"}) == 20, 5)
+        assert wait_until(lambda: r.readers and r.readers[0].committed == f.stat().st_size, 5)
+    finally:
+        stop(r)
+        host.close()

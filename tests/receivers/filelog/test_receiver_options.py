@@ -5,7 +5,7 @@ import time
 from collector.receivers.filelog.k8s_path import k8s_attributes
 from collector.testing import wait_until
 
-from .harness import POD_DIR, Host, RecordingConsumer, cri, make_receiver, stop
+from .harness import POD_DIR, Host, RecordingConsumer, make_receiver, stop
 from .test_rotation import OP, expect, lines, pod_file, write
 
 
@@ -115,3 +115,21 @@ def test_pod_path_parsing():
     assert k8s_attributes(base + "3.log.20261203-101500.gz") is None
     assert k8s_attributes("/var/log/containers/coredns_kube-system_coredns-0123.log") is None
     assert k8s_attributes("/var/log/syslog") is None
+
+
+def test_discovery_siblings_and_exclusions(tmp_path):
+    from collector.receivers.filelog.discovery import find_candidates
+    app = pod_file(tmp_path, "0.log", "app")
+    own = pod_file(tmp_path, "0.log", "agent")
+    for p in (app, own):
+        p.write_text("x\n")
+        p.with_name("0.log.20261203-101500").write_text("y\n")
+        p.with_name("0.log.20261202-101500.gz").write_bytes(b"\x1f\x8b")
+    old = pod_file(tmp_path, "1.log", "app")
+    old.write_text("z\n")
+    os.utime(old, (time.time() - 3600, time.time() - 3600))
+    got = find_candidates([str(tmp_path / "pods/*/*/*.log")], [str(tmp_path / "pods/*/agent/*.log")],
+                          exclude_older_than=600)
+    assert sorted((os.path.basename(c.path), c.sibling) for c in got) == [("0.log", False),
+                                                                          ("0.log.20261203-101500", True)]
+    assert all("/agent/" not in c.path for c in got)

@@ -208,3 +208,24 @@ def test_compressed_rotated_files_are_ignored(tmp_path):
     finally:
         stop(r)
         host.close()
+
+
+def test_file_created_and_rotated_while_agent_was_down(tmp_path):
+    other = pod_file(tmp_path, "0.log", "other")
+    write(other, 1000, 1001)
+    c1 = RecordingConsumer()
+    host, r = start(tmp_path, c1, raw={"start_at": "end"})
+    time.sleep(0.3)  # a run that registered its files and recorded when it was alive
+    stop(r)
+    host.close()
+    f = pod_file(tmp_path)  # a new container: its first file is rotated before the agent is back
+    write(f, 0, 30, mode="w")
+    os.rename(f, f.with_name("0.log.20261203-101500"))
+    write(f, 30, 40, mode="w")
+    c2 = RecordingConsumer()
+    host, r = start(tmp_path, c2, raw={"start_at": "end"})
+    try:
+        assert expect(c2, 40) == lines(0, 40)
+    finally:
+        stop(r)
+        host.close()

@@ -1,5 +1,3 @@
-import os
-
 from .harness import POD_DIR, Host, RecordingConsumer, cri, make_receiver, stop, wait_count
 
 

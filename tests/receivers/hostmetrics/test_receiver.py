@@ -5,7 +5,7 @@ import time
 
 import pytest
 
-from collector.component import ComponentID, CreateSettings, Refused
+from collector.component import ComponentID, CreateSettings, PermanentError, Refused
 from collector.config import ConfigErrors, decode
 from collector.receivers.hostmetrics import factory
 from collector.receivers.hostmetrics.config import Config, CPUConfig, FilesystemConfig, ProcessConfig
@@ -143,6 +143,25 @@ def test_refused_scrape_is_counted_not_raised(node_fs):
     assert r.scrape_and_send() == 0
     assert tel.value("skuber_hostmetrics_dropped_metric_points_total",
                      {"receiver": "hostmetrics", "reason": "refused"}) == 3
+    assert tel.value("otelcol_receiver_refused_metric_points_total",
+                     {"receiver": "hostmetrics", "transport": ""}) == 3
+
+
+class _FailingSink:
+    def __init__(self, error):
+        self.error = error
+
+    def consume(self, payload):
+        raise self.error
+
+
+@pytest.mark.parametrize("error, reason", [(PermanentError("bad data"), "permanent_error"),
+                                           (RuntimeError("bug downstream"), "error")])
+def test_a_pipeline_error_is_counted_as_refused_and_dropped(node_fs, error, reason):
+    r, tel = make_receiver({"scrapers": {"load": {}}}, node_fs, _FailingSink(error))
+    assert r.scrape_and_send() == 0
+    assert tel.value("skuber_hostmetrics_dropped_metric_points_total",
+                     {"receiver": "hostmetrics", "reason": reason}) == 3
     assert tel.value("otelcol_receiver_refused_metric_points_total",
                      {"receiver": "hostmetrics", "transport": ""}) == 3
 

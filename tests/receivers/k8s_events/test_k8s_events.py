@@ -244,3 +244,52 @@ def test_only_the_leader_emits_events_and_the_standby_takes_over(fake_api, make_
         for ext, rcv, _ in replicas:
             rcv.shutdown(time.monotonic() + 5)
             ext.shutdown(time.monotonic() + 5)
+
+
+def test_failover_hands_the_checkpoint_over_through_the_lease(fake_api, make_settings, fake_host, recorder,
+                                                             tmp_path):
+    """Each replica has its own file_storage; the checkpoint travels with the lease, so the new
+    leader neither repeats what the old one delivered nor skips what happened in between."""
+    from collector.extensions.k8s_leader_elector import factory as elector_factory
+    from collector.extensions.k8s_leader_elector.config import Config as ElectorConfig
+
+    ecfg = decode(ElectorConfig, {"auth_type": "kubeConfig", "lease_name": "events", "lease_namespace": "skuber",
+                                  "lease_duration": "1500ms", "renew_deadline": "1s", "retry_period": "200ms"})
+    replicas = []
+    for name in ("a", "b"):
+        st_cfg = decode(storage_factory.config_class, {"directory": str(tmp_path / name), "create_directory": True})
+        st = storage_factory.create(make_settings("extension", "file_storage"), st_cfg)
+        st.start(None)
+        ext = elector_factory.create(make_settings("extension", "k8s_leader_elector"), ecfg)
+        ext.identity = f"pod-{name}"
+        exts = {"k8s_leader_elector": ext, "file_storage": st}
+        sink = recorder()
+        if name == "a":
+            ext.start(fake_host(exts))
+            assert wait_until(lambda: ext.is_leader, 5)
+        rcv = start_receiver(make_settings, fake_host, sink, exts, k8s_leader_elector="k8s_leader_elector",
+                             storage="file_storage")
+        replicas.append((ext, rcv, sink, st, exts))
+    a, b = replicas
+    b[0].start(fake_host(b[4]))
+    pod = o.pod("p", "shop")
+    try:
+        assert wait_until(lambda: a[1]._informers and a[1]._informers[0].synced, 10)
+        for i in range(3):
+            fake_api.create(o.core_event(pod, message=f"a-{i}"))
+        assert wait_until(lambda: messages(a[2].payloads) == ["a-0", "a-1", "a-2"], 10)
+        time.sleep(0.5)  # a renewal carries the checkpoint
+        a[1].shutdown(time.monotonic() + 5)
+        fake_api.create(old_event(pod, "during-handover"))  # backdated: a start-time filter would drop it
+        a[0].shutdown(time.monotonic() + 5)
+        assert wait_until(lambda: b[0].is_leader, 5)
+        assert wait_until(lambda: "during-handover" in messages(b[2].payloads), 10)
+        fake_api.create(o.core_event(pod, message="b-0"))
+        assert wait_until(lambda: "b-0" in messages(b[2].payloads), 10)
+        time.sleep(0.3)
+        assert messages(b[2].payloads) == ["during-handover", "b-0"]
+    finally:
+        for ext, rcv, _, st, _ in replicas:
+            rcv.shutdown(time.monotonic() + 5)
+            ext.shutdown(time.monotonic() + 5)
+            st.shutdown(time.monotonic() + 5)

@@ -176,3 +176,26 @@ def test_runs_on_its_interval_and_stops_promptly(kubelet, make_receiver):
     started = time.monotonic()
     rec.shutdown(time.monotonic() + 2)
     assert time.monotonic() - started < 1.0
+
+
+class _FlakyConsumer(Sink):
+    """Fails the first call with an unexpected error (a downstream bug), then accepts."""
+
+    def __init__(self):
+        super().__init__()
+        self.calls = 0
+
+    def consume(self, payload):
+        self.calls += 1
+        if self.calls == 1:
+            raise RuntimeError("bug downstream")
+        super().consume(payload)
+
+
+def test_an_unexpected_pipeline_error_is_counted_and_scraping_goes_on(kubelet, make_receiver):
+    sink = _FlakyConsumer()
+    rec, _, tel = make_receiver(sa_config(kubelet, collection_interval="100ms", initial_delay="0s"),
+                                sink=sink, start=True)
+    assert wait_until(lambda: len(sink.payloads) >= 2, 5)
+    assert tel.value("otelcol_receiver_refused_metric_points_total",
+                     {"receiver": "kubeletstats", "transport": "http"}) > 0

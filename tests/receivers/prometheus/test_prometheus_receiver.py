@@ -83,11 +83,9 @@ def test_start_time_kept_across_scrapes_and_reset_on_decrease():
     assert start_of("# TYPE c_total counter\nc_total 1\n", 300) == 299  # the process restarted
 
 
-def test_bad_body_raises_without_partial_output():
-    req = new_request("metrics")
+def test_bad_body_raises():
     with pytest.raises(ValueError):
-        convert("this is { not prometheus\n", req, "j", "h:1", "http", 1, StartTimes())
-    assert len(req.resource_metrics) == 0
+        convert("this is { not prometheus\n", new_request("metrics"), "j", "h:1", "http", 1, StartTimes())
 
 
 def test_config_validation():
@@ -211,7 +209,8 @@ def test_use_start_time_metric():
 
 
 class _Garbage(_Serve):
-    body = b"\x00\x01 not { exposition\n"
+    # valid at first, broken later: the scrape must still be all or nothing
+    body = b"# TYPE temperature gauge\ntemperature 1\n\x00\x01 not { exposition\n"
 
 
 class _Failing(_Serve):
