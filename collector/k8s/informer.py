@@ -20,63 +20,16 @@ import logging
 import random
 import threading
 import time
-import weakref
 from typing import Any, Callable
 
 from collector.k8s.client import APIError, request, resource_path
+from collector.k8s.informer_metrics import InformerStats, metric_families
 
 Transform = Callable[[dict], Any]
-
-# telemetry object -> {metric name: metric}; several informers of one component share families.
-_METRICS: "weakref.WeakKeyDictionary[Any, dict]" = weakref.WeakKeyDictionary()
-_METRICS_LOCK = threading.Lock()
 
 
 class _Gone(Exception):
     """The resourceVersion we hold was compacted away: relist."""
-
-
-class _Stats:
-    """Plain counters, always kept (tests and the benchmark read them); mirrored to telemetry."""
-
-    def __init__(self) -> None:
-        self.lists = 0            # list requests (pages)
-        self.relists = 0          # full relists after the first (410 or list failure)
-        self.watches = 0          # watch requests
-        self.events = 0           # ADDED/MODIFIED/DELETED applied
-        self.bookmarks = 0
-        self.errors = 0           # failed requests and broken streams
-        self.bad_events = 0       # undecodable lines or events without metadata, skipped
-        self.callback_errors = 0
-
-
-def _metric_families(telemetry) -> dict | None:
-    if telemetry is None:
-        return None
-    with _METRICS_LOCK:
-        try:
-            families = _METRICS.get(telemetry)
-        except TypeError:  # unhashable/unweakrefable telemetry: keep no cache, register once
-            families = None
-        if families is None:
-            families = {
-                "requests": telemetry.counter("skuber_k8s_informer_requests_total",
-                                              "List and watch requests sent to the API server",
-                                              ("resource", "verb")),
-                "events": telemetry.counter("skuber_k8s_informer_events_total",
-                                            "Watch events applied to the cache, BOOKMARK included",
-                                            ("resource", "type")),
-                "errors": telemetry.counter("skuber_k8s_informer_errors_total",
-                                            "Failed list/watch requests, broken streams, bad events",
-                                            ("resource", "reason")),
-                "relists": telemetry.counter("skuber_k8s_informer_relists_total",
-                                             "Full relists after the first list", ("resource",)),
-            }
-            try:
-                _METRICS[telemetry] = families
-            except TypeError:
-                pass
-        return families
 
 
 class Informer:
@@ -108,8 +61,8 @@ class Informer:
         self.backoff_initial = backoff_initial
         self.backoff_max = backoff_max
         self.logger = logger or logging.getLogger(f"collector.k8s.informer.{resource}")
-        self.stats = _Stats()
-        self._metrics = _metric_families(telemetry)
+        self.stats = InformerStats()
+        self._metrics = metric_families(telemetry)
         self.last_resource_version: str | None = None
         # (namespace, name) -> (resourceVersion, record)
         self._store: dict[tuple[str, str], tuple[str, Any]] = {}

@@ -9,6 +9,7 @@ Modules:
   http_server.py  OTLP/HTTP (threaded http.server, HTTP/1.1 keep-alive, TLS, gzip/deflate)
   cors.py         CORS for browser clients, as confighttp
   listen.py       endpoint parsing and server TLS material
+  pem.py          TLS version names and inline PEM loading (servers and exporters share them)
 
 What a client gets back, by cause (the collector's otlpreceiver answers the same way):
 

@@ -5,10 +5,7 @@ import ssl
 from dataclasses import dataclass
 from typing import Any
 
-_TLS_VERSIONS = {
-    "1.0": ssl.TLSVersion.TLSv1, "1.1": ssl.TLSVersion.TLSv1_1,
-    "1.2": ssl.TLSVersion.TLSv1_2, "1.3": ssl.TLSVersion.TLSv1_3,
-}
+from .pem import TLS_VERSIONS, load_cert_chain_pem
 
 
 def split_endpoint(endpoint: str) -> tuple[str, int]:
@@ -67,23 +64,13 @@ class ServerTLS:
     def ssl_context(self) -> ssl.SSLContext:
         """For the HTTP server. Raises OSError / ssl.SSLError when the files are unusable."""
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        ctx.minimum_version = _TLS_VERSIONS.get(self.min_version, ssl.TLSVersion.TLSv1_2)
+        ctx.minimum_version = TLS_VERSIONS.get(self.min_version, ssl.TLSVersion.TLSv1_2)
         if self.max_version:
-            ctx.maximum_version = _TLS_VERSIONS[self.max_version]
+            ctx.maximum_version = TLS_VERSIONS[self.max_version]
         if self.cert_file and self.key_file:
             ctx.load_cert_chain(self.cert_file, self.key_file)
         else:
-            # ssl can only load a chain from files; PEM given inline goes through a temp file.
-            import os
-            import tempfile
-
-            with tempfile.TemporaryDirectory() as d:
-                cert, key = os.path.join(d, "cert.pem"), os.path.join(d, "key.pem")
-                with open(cert, "wb") as f:
-                    f.write(self.cert_chain())
-                with open(key, "wb") as f:
-                    f.write(self.private_key())
-                ctx.load_cert_chain(cert, key)
+            load_cert_chain_pem(ctx, self.cert_chain(), self.private_key())
         if self.client_ca_file:
             ctx.load_verify_locations(self.client_ca_file)
             ctx.verify_mode = ssl.CERT_REQUIRED

@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 
 import pytest
@@ -106,6 +107,16 @@ def test_full_persistent_queue_refuses(tmp_path):
     finally:
         built.shutdown()
         storage.shutdown(time.monotonic() + 1)
+
+
+def test_a_failed_start_leaves_no_thread_behind():
+    # The engine does not shut down a component whose start raised: nothing may outlive it.
+    raw = {"endpoint": f"127.0.0.1:{free_port()}", "tls": {"insecure": True},
+           "sending_queue": {"storage": "file_storage/missing"}}
+    built = make_exporter(otlp_factory, raw, cid="otlp/failed-start", start=False)
+    with pytest.raises(KeyError):
+        built.exporter.start(built.host)
+    assert not [t for t in threading.enumerate() if t.name.startswith("otlp/failed-start")]
 
 
 def test_unreadable_stored_entry_is_skipped_and_the_rest_delivered(tmp_path, sink):

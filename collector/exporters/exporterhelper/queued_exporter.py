@@ -57,24 +57,27 @@ class QueuedExporter(Component):
 
     def start(self, host) -> None:
         self._host = host
+        qcfg = self.config.sending_queue
+        if qcfg.enabled:
+            # First, as it may raise: the engine never shuts down a component whose start failed,
+            # so no thread may be running by then.
+            self._queue = self._make_queue(host, qcfg)
+            self._update_queue_gauge()
         # Not joined at shutdown: it ends at the stop event, or within one probe timeout.
         threading.Thread(target=self._connect_loop, name=f"{self.id}-connect", daemon=True).start()
-        qcfg = self.config.sending_queue
-        if not qcfg.enabled:
-            return
-        if qcfg.storage:
-            ext = host.get_extension(qcfg.storage)  # KeyError names the id: start aborts
-            if not callable(getattr(ext, "client", None)):
-                raise ValueError(f"sending_queue.storage: {qcfg.storage} is not a storage extension")
-            clients = {sig: ext.client("exporter", self.id, sig) for sig in sorted(self.signals)}
-            self._queue = PersistentQueue(clients, qcfg.queue_size, self.log)
-        else:
-            self._queue = MemoryQueue(qcfg.queue_size)
-        self._update_queue_gauge()
-        for i in range(qcfg.num_consumers):
+        for i in range(qcfg.num_consumers if self._queue is not None else 0):
             t = threading.Thread(target=self._consume_loop, name=f"{self.id}-consumer-{i}", daemon=True)
             t.start()
             self._threads.append(t)
+
+    def _make_queue(self, host, qcfg) -> MemoryQueue | PersistentQueue:
+        if not qcfg.storage:
+            return MemoryQueue(qcfg.queue_size)
+        ext = host.get_extension(qcfg.storage)  # KeyError names the id: start aborts
+        if not callable(getattr(ext, "client", None)):
+            raise ValueError(f"sending_queue.storage: {qcfg.storage} is not a storage extension")
+        clients = {sig: ext.client("exporter", self.id, sig) for sig in sorted(self.signals)}
+        return PersistentQueue(clients, qcfg.queue_size, self.log)
 
     def shutdown(self, deadline: float) -> None:
         """Memory queue: keep sending until empty or the deadline, then drop the rest (acked

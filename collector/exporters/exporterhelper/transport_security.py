@@ -11,15 +11,13 @@ from __future__ import annotations
 
 import hashlib
 import ipaddress
-import os
 import socket
 import ssl
-import tempfile
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-_TLS_VERSIONS = {"1.0": ssl.TLSVersion.TLSv1, "1.1": ssl.TLSVersion.TLSv1_1,
-                 "1.2": ssl.TLSVersion.TLSv1_2, "1.3": ssl.TLSVersion.TLSv1_3}
+from collector.otlp.pem import TLS_VERSIONS, load_cert_chain_pem
+
 
 
 @dataclass(frozen=True)
@@ -105,29 +103,18 @@ def ssl_context(tls, alpn: list[str] | None = None) -> ssl.SSLContext:
             ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
         ctx.load_verify_locations(cadata=ca.decode())
     if tls.min_version:
-        ctx.minimum_version = _TLS_VERSIONS[tls.min_version]
+        ctx.minimum_version = TLS_VERSIONS[tls.min_version]
     if tls.max_version:
-        ctx.maximum_version = _TLS_VERSIONS[tls.max_version]
+        ctx.maximum_version = TLS_VERSIONS[tls.max_version]
     if tls.insecure_skip_verify:
         ctx.check_hostname = False
         ctx.verify_mode = ssl.CERT_NONE
     cert, key = read_client_pair(tls)
     if cert and key:
-        _load_pair(ctx, cert, key)
+        load_cert_chain_pem(ctx, cert, key)
     if alpn:
         ctx.set_alpn_protocols(alpn)
     return ctx
-
-
-def _load_pair(ctx: ssl.SSLContext, cert: bytes, key: bytes) -> None:
-    # ssl only loads a key pair from files: write PEM given inline to private temp files.
-    with tempfile.TemporaryDirectory(prefix="skuber-tls-") as d:
-        cpath, kpath = os.path.join(d, "cert.pem"), os.path.join(d, "key.pem")
-        for path, data in ((cpath, cert), (kpath, key)):
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            with os.fdopen(fd, "wb") as f:
-                f.write(data)
-        ctx.load_cert_chain(cpath, kpath)
 
 
 def ignored_tls_settings(tls, for_grpc: bool) -> list[str]:
