@@ -65,6 +65,17 @@ def _set_if_absent(container: dict[str, Any], name: str, value: str) -> None:
         env.append({"name": name, "value": value})
 
 
+def _append_to_env(container: dict[str, Any], name: str, suffix: str) -> None:
+    """Appends `suffix` to the container's variable `name` (the operator's JAVA_TOOL_OPTIONS and
+    NODE_OPTIONS rule), or sets it to `suffix` when the container has none."""
+    env = container.setdefault("env", [])
+    idx = env_index(env, name)
+    if idx == -1:
+        env.append({"name": name, "value": suffix})
+    else:
+        env[idx]["value"] = env[idx].get("value", "") + suffix
+
+
 def _volume(spec: LanguageSpec, name: str) -> dict[str, Any]:
     if spec.volume_claim_template:
         return {"name": name, "ephemeral": {"volumeClaimTemplate": copy.deepcopy(spec.volume_claim_template)}}
@@ -99,12 +110,7 @@ def inject_java(spec: LanguageSpec, pod: dict[str, Any], index: int, annotations
     argument = JAVA_AGENT
     if spec.extensions:
         argument += f" -Dotel.javaagent.extensions={MOUNT_PATHS['java']}/extensions"
-    env = container.setdefault("env", [])
-    idx = env_index(env, "JAVA_TOOL_OPTIONS")
-    if idx == -1:
-        env.append({"name": "JAVA_TOOL_OPTIONS", "value": argument})
-    else:
-        env[idx]["value"] = env[idx].get("value", "") + argument
+    _append_to_env(container, "JAVA_TOOL_OPTIONS", argument)
     first = _init_container_missing(pod, INIT_CONTAINER_NAMES["java"])
     _mount_and_init(pod, container, spec, "java",
                     ["cp", "/javaagent.jar", MOUNT_PATHS["java"] + "/javaagent.jar"])
@@ -123,12 +129,7 @@ def inject_nodejs(spec: LanguageSpec, pod: dict[str, Any], index: int, annotatio
     container = pod["spec"]["containers"][index]
     _validate_env(container, "NODE_OPTIONS")
     _append_spec_env(container, spec.env)
-    env = container.setdefault("env", [])
-    idx = env_index(env, "NODE_OPTIONS")
-    if idx == -1:
-        env.append({"name": "NODE_OPTIONS", "value": NODE_REQUIRE})
-    else:
-        env[idx]["value"] = env[idx].get("value", "") + NODE_REQUIRE
+    _append_to_env(container, "NODE_OPTIONS", NODE_REQUIRE)
     _mount_and_init(pod, container, spec, "nodejs",
                     ["cp", "-r", "/autoinstrumentation/.", MOUNT_PATHS["nodejs"]])
 

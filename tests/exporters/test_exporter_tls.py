@@ -3,6 +3,7 @@ verified CA, unknown CA, skip-verify against a mismatched name, mTLS with and wi
 certificate, and https:// meaning TLS."""
 from __future__ import annotations
 
+import contextlib
 import logging
 
 import pytest
@@ -60,6 +61,20 @@ def _exporter(kind, sink, tls, **extra):
     return make_exporter(factory, raw)
 
 
+@contextlib.contextmanager
+def _tls_pair(certs, kind, tls, client_ca=None):
+    """A TLS sink and an exporter of `kind` pointed at it, both stopped afterwards."""
+    sink = _tls_sink(certs, client_ca)
+    try:
+        built = _exporter(kind, sink, tls)
+        try:
+            yield sink, built
+        finally:
+            built.shutdown()
+    finally:
+        sink.stop()
+
+
 def _send_one(built) -> bool:
     ack = AckRecorder()
     built.exporter.consume(payload("logs", logs_request(1), ack))
@@ -72,108 +87,69 @@ KINDS = ["grpc", "http"]
 
 @pytest.mark.parametrize("kind", KINDS)
 def test_certificate_signed_by_the_configured_ca_is_accepted(certs, kind):
-    sink = _tls_sink(certs)
-    built = _exporter(kind, sink, {"ca_file": certs.ca_file})
-    try:
+    with _tls_pair(certs, kind, {"ca_file": certs.ca_file}) as (sink, built):
         assert _send_one(built) is True
         assert sink.count("logs") == 1
-    finally:
-        built.shutdown()
-        sink.stop()
 
 
 @pytest.mark.parametrize("kind", KINDS)
 def test_unknown_ca_fails_with_a_clear_message(certs, kind, caplog):
-    sink = _tls_sink(certs)
-    built = _exporter(kind, sink, {"ca_file": certs.other_ca_file})
-    try:
+    with _tls_pair(certs, kind, {"ca_file": certs.other_ca_file}) as (sink, built):
         with caplog.at_level(logging.WARNING):
             assert _send_one(built) is False
         assert sink.count("logs") == 0
         assert "certificate signed by unknown authority" in caplog.text
-    finally:
-        built.shutdown()
-        sink.stop()
 
 
 @pytest.mark.parametrize("kind", KINDS)
 def test_system_roots_do_not_trust_a_private_ca(certs, kind, caplog):
-    sink = _tls_sink(certs)
-    built = _exporter(kind, sink, {})  # TLS with verification is the default
-    try:
+    with _tls_pair(certs, kind, {}) as (sink, built):  # TLS with verification is the default
         with caplog.at_level(logging.WARNING):
             assert _send_one(built) is False
         assert "unknown authority" in caplog.text
-    finally:
-        built.shutdown()
-        sink.stop()
 
 
 @pytest.mark.parametrize("kind", KINDS)
 def test_name_mismatch_is_refused_when_verifying(tmp_path, kind, caplog):
     certs = Certs(tmp_path, server_names=("gateway.example",))
-    sink = _tls_sink(certs)
-    built = _exporter(kind, sink, {"ca_file": certs.ca_file})
-    try:
+    with _tls_pair(certs, kind, {"ca_file": certs.ca_file}) as (sink, built):
         with caplog.at_level(logging.WARNING):
             assert _send_one(built) is False
         assert "name" in caplog.text and "mismatch" in caplog.text
-    finally:
-        built.shutdown()
-        sink.stop()
 
 
 @pytest.mark.parametrize("kind", KINDS)
 def test_insecure_skip_verify_works_with_self_signed_mismatched_name(tmp_path, kind, caplog):
     certs = Certs(tmp_path, server_names=("gateway.example",))
-    sink = _tls_sink(certs)
-    built = _exporter(kind, sink, {"insecure_skip_verify": True})
-    try:
+    with _tls_pair(certs, kind, {"insecure_skip_verify": True}) as (sink, built):
         with caplog.at_level(logging.WARNING):
             assert _send_one(built) is True
         assert sink.count("logs") == 1
         if kind == "grpc":  # the pinning is said out loud
             assert "insecure_skip_verify" in caplog.text and "pinned" in caplog.text
-    finally:
-        built.shutdown()
-        sink.stop()
 
 
 @pytest.mark.parametrize("kind", KINDS)
 def test_server_name_override_matches_the_certificate(tmp_path, kind):
     certs = Certs(tmp_path, server_names=("gateway.example",))
-    sink = _tls_sink(certs)
-    built = _exporter(kind, sink, {"ca_file": certs.ca_file, "server_name_override": "gateway.example"})
-    try:
+    tls = {"ca_file": certs.ca_file, "server_name_override": "gateway.example"}
+    with _tls_pair(certs, kind, tls) as (sink, built):
         assert _send_one(built) is True
-    finally:
-        built.shutdown()
-        sink.stop()
 
 
 @pytest.mark.parametrize("kind", KINDS)
 def test_mtls_with_client_certificate_is_accepted(certs, kind):
-    sink = _tls_sink(certs, client_ca=certs.ca_file)
-    built = _exporter(kind, sink, {"ca_file": certs.ca_file, "cert_file": certs.client_cert,
-                                   "key_file": certs.client_key})
-    try:
+    tls = {"ca_file": certs.ca_file, "cert_file": certs.client_cert, "key_file": certs.client_key}
+    with _tls_pair(certs, kind, tls, client_ca=certs.ca_file) as (sink, built):
         assert _send_one(built) is True
         assert sink.count("logs") == 1
-    finally:
-        built.shutdown()
-        sink.stop()
 
 
 @pytest.mark.parametrize("kind", KINDS)
 def test_mtls_without_client_certificate_is_refused(certs, kind):
-    sink = _tls_sink(certs, client_ca=certs.ca_file)
-    built = _exporter(kind, sink, {"ca_file": certs.ca_file})
-    try:
+    with _tls_pair(certs, kind, {"ca_file": certs.ca_file}, client_ca=certs.ca_file) as (sink, built):
         assert _send_one(built) is False
         assert sink.count("logs") == 0
-    finally:
-        built.shutdown()
-        sink.stop()
 
 
 def test_https_scheme_means_tls_even_with_insecure_set(certs):

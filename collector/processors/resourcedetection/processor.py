@@ -28,8 +28,11 @@ def detect_all(config, environ, log) -> dict[str, object]:
                 found = system_detector.detect(config.system, environ, log)
             else:
                 found = k8snode_detector.detect(config.k8snode, environ, log)
-        except (OSError, ValueError) as e:
+        except (OSError, ValueError) as e:  # what detectors raise for a host that lacks the data
             log.warning("resourcedetection: detector %s failed: %s", name, e)
+            continue
+        except Exception:  # a bug (or a library surprise) in one detector must not void the others
+            log.exception("resourcedetection: detector %s failed unexpectedly", name)
             continue
         for k, v in found.items():
             merged.setdefault(k, v)

@@ -131,6 +131,19 @@ def test_a_failing_detector_does_not_stop_the_others(caplog):
     assert broken.attributes == []  # a malformed variable yields nothing, not half of it
 
 
+def test_a_detector_that_crashes_is_logged_and_the_others_still_apply(monkeypatch, caplog):
+    import collector.processors.resourcedetection.processor as proc
+
+    def crash(config, environ, log):
+        raise RuntimeError("psutil blew up")
+
+    monkeypatch.setattr(proc.system_detector, "detect", crash)
+    with caplog.at_level(logging.WARNING):
+        p, _ = make({"detectors": ["system", "env"]}, {"OTEL_RESOURCE_ATTRIBUTES": "a=1"})
+    assert dict(p.attributes) == {"a": "1"}
+    assert "psutil blew up" in caplog.text
+
+
 def test_attributes_filter_keeps_only_listed_keys():
     p, _ = make({"detectors": ["env"], "attributes": ["a"]}, {"OTEL_RESOURCE_ATTRIBUTES": "a=1,b=2"})
     assert dict(p.attributes) == {"a": "1"}

@@ -36,6 +36,7 @@ extensions:
   file_storage: {{directory: {root}/state, create_directory: true}}
 service:
   extensions: [file_storage]
+  telemetry: {{metrics: {{level: none}}}}
   pipelines:
     logs: {{receivers: [filelog], processors: [batch], exporters: [otlp]}}
 """
