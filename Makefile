@@ -30,6 +30,8 @@ test: deps
 	$(VPY) -m pytest -q
 
 bench: deps
+	@# wrk drives the APM overhead benchmark.
+	@command -v wrk >/dev/null || { [ "$$(id -u)" = 0 ] && DEBIAN_FRONTEND=noninteractive apt-get install -y -q wrk; } || true
 	$(VPY) -m pytest -q -m bench -s
 
 soak: deps

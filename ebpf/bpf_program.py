@@ -1,6 +1,6 @@
 """Builds, checks prerequisites for, and loads the apm receiver's BPF programs with BCC.
 
-C sources: ebpf/bpf/apm_common.h, tcp_tracer.c, http_exchange.c and http_tracer.c. They are
+C sources: ebpf/bpf/apm_common.h, tcp_tracer.c, http_exchange.c, http_tracer.c, tls_tracer.c. They are
 concatenated into ONE program (one ~2-5 s compile) so that they share the pid filter map.
 
 `python -m ebpf.bpf_program [--http]` prints the final C source and compiler flags, like BCC
@@ -160,10 +160,13 @@ class ProgramOptions:
     capture_bytes: int = 512      # first bytes of each HTTP message sent to user space
     max_agg: int = 10240          # kernel-side HTTP aggregates (pid, route, status...)
     fast_path: bool = True        # HTTP exchanges measured in the kernel (see http_exchange.c)
+    tls: bool = False             # OpenSSL uprobes (tls_tracer.c)
 
 
 def build_source(opts: ProgramOptions) -> str:
-    parts = ["apm_common.h", "tcp_tracer.c"] + (["http_exchange.c", "http_tracer.c"] if opts.http else [])
+    parts = ["apm_common.h", "tcp_tracer.c"]
+    if opts.http:
+        parts += ["http_exchange.c", "http_tracer.c"] + (["tls_tracer.c"] if opts.tls else [])
     out = []
     for name in parts:
         with open(os.path.join(BPF_DIR, name)) as f:
@@ -230,8 +233,9 @@ def compile_program(source: str, cflags: list[str], trees: list[headers.HeaderTr
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description="print the apm receiver's final BPF C source")
     p.add_argument("--http", action="store_true", help="include HTTP capture")
+    p.add_argument("--tls", action="store_true", help="include the OpenSSL uprobes (with --http)")
     args = p.parse_args(argv)
-    opts = ProgramOptions(http=args.http)
+    opts = ProgramOptions(http=args.http, tls=args.tls)
     feats = probe_features(tracefs_root())
     print("// cflags: " + " ".join(build_cflags(opts, feats)))
     print(build_source(opts))

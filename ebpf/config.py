@@ -204,6 +204,8 @@ class EbpfConfig:
     body_size_metrics: bool = False         # http.*.body.size histograms (Content-Length);
                                             # they need every request in user space, so they
                                             # turn the kernel-side fast path off
+    tls_uprobes: bool = True                # HTTPS plaintext from uprobes on OpenSSL (libssl)
+    tls_libraries: list[str] = field(default_factory=lambda: ["libssl.so.3", "libssl.so.1.1"])
     kernel_headers_search: list[str] = field(default_factory=lambda: ["/usr/src/linux-headers-*"])
     headers_cache_dir: str = "/tmp/skuber-apm/headers"
     proc_path: str = "/proc"                # /hostfs/proc when the host's /proc is mounted there

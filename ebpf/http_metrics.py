@@ -24,6 +24,7 @@ from .routes import RouteMatcher
 from .tcp_metrics import decode_addr
 
 H_READ, H_WRITE, H_DONE, H_PENDING = 1, 2, 5, 6
+CONN_TLS = 2  # http_event.pad flag: the connection's plaintext came from the OpenSSL uprobes
 ROLE_CLIENT, ROLE_SERVER = 1, 2
 MAX_IN_FLIGHT = 64  # requests awaiting a response on one connection
 METHODS = {1: "GET", 2: "POST", 3: "PUT", 4: "DELETE", 5: "HEAD", 6: "OPTIONS", 7: "PATCH",
@@ -61,6 +62,7 @@ class Conn:
     local_port: int = 0
     client_pid: int = 0
     gen: int = 0
+    scheme: str = "http"
     pending: deque = dataclasses.field(default_factory=deque)
 
 
@@ -80,6 +82,7 @@ class Exchange:
     buckets: list | None = None       # kernel aggregates: bucket counts
     req_body: int | None = None
     resp_body: int | None = None
+    scheme: str = "http"              # https: plaintext seen through the OpenSSL uprobes
 
 
 class HttpMetrics:
@@ -147,12 +150,14 @@ class HttpMetrics:
     def handle_raw(self, e, size: int) -> None:
         data = ctypes.string_at(ctypes.addressof(e.data), min(e.caplen, len(e.data))) if e.caplen else b""
         peer = (decode_addr(10, bytes(e.peer)), e.peer_port)
+        scheme = "https" if e.pad & CONN_TLS else "http"
         if e.kind == H_DONE:  # completed in the kernel, aggregate map full: record it here
             self._account(Exchange(e.pid, e.role, METHODS.get(e.method, "_OTHER"), _cstr(data),
                                    e.status, e.local_port if e.role == ROLE_SERVER else e.peer_port,
-                                   peer[0], e.client_pid, seconds=e.duration_ns / 1e9))
+                                   peer[0], e.client_pid, seconds=e.duration_ns / 1e9, scheme=scheme))
             return
         conn = self._conn(e.pid, e.fd, e.role, peer, e.gen, e.local_port, e.client_pid)
+        conn.scheme = scheme
         if e.kind == H_PENDING:
             self._push(conn, Pending(e.ts_ns, METHODS.get(e.method, "_OTHER"), _cstr(data)))
             return
@@ -181,7 +186,8 @@ class HttpMetrics:
             self._account(Exchange(k.pid, k.role, METHODS.get(k.method, "_OTHER"), _cstr(bytes(k.path)),
                                    k.status, k.port, peer, k.client_pid, count=dc,
                                    seconds=(sum_ns - prev[1]) / 1e9,
-                                   buckets=[a - b for a, b in zip(buckets, prev[2])]))
+                                   buckets=[a - b for a, b in zip(buckets, prev[2])],
+                                   scheme="https" if k.tls else "http"))
         if finished:
             with self.tracer.lock:
                 for raw, k in finished:
@@ -246,7 +252,7 @@ class HttpMetrics:
             port = conn.local_port if conn.role == ROLE_SERVER else conn.peer[1]
             self._account(Exchange(pid, conn.role, req.method, req.path, r.status, port, conn.peer[0],
                                    conn.client_pid, seconds=max(0, ts_ns - req.ts_ns) / 1e9,
-                                   req_body=req.body, resp_body=r.content_length), conn)
+                                   req_body=req.body, resp_body=r.content_length, scheme=conn.scheme), conn)
 
     # --- recording ------------------------------------------------------------------------
     def _account(self, x: Exchange, conn: Conn | None = None) -> None:
@@ -255,7 +261,7 @@ class HttpMetrics:
             return
         res = self.resource_of(p)
         common = {"http.request.method": x.method, "http.response.status_code": x.status,
-                  "url.scheme": "http", "http.route": self.routes.route(x.path)}
+                  "url.scheme": x.scheme, "http.route": self.routes.route(x.path)}
         if x.role == ROLE_SERVER:
             port = x.port or self._server_port(p, conn)
             a = attrs(**common, **{"server.port": port or None})

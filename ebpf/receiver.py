@@ -127,10 +127,12 @@ class ApmReceiver(Component):
                                           max_socks=ebpf.max_tracked_sockets,
                                           max_pids=ebpf.max_tracked_pids,
                                           max_conns=ebpf.max_http_connections,
-                                          fast_path=not ebpf.body_size_metrics)
+                                          fast_path=not ebpf.body_size_metrics,
+                                          tls=ebpf.tls_uprobes)
         tracer = BpfTracer(opts, ebpf.kernel_headers_search, ebpf.headers_cache_dir,
                            on_tcp=lambda e: self.tcp.handle(decode_event(e)),
                            on_http=self.http.handle_raw if self.http else None, logger=self.log)
+        tracer.tls_libraries = ebpf.tls_libraries
         try:
             tracer.load()
         except bpf_program.ApmUnavailable as e:
@@ -170,11 +172,17 @@ class ApmReceiver(Component):
         if self.tracer is not None:
             from .tracer import TRACK_OFF, TRACK_ON
             self.tracer.set_pid(p.pid, TRACK_ON if p.included else TRACK_OFF)
+            if p.included and not p.exited:
+                self.tracer.attach_tls_for_process(p.pid, self.config.ebpf.proc_path)
 
     def _rescan(self, seed: bool = False) -> None:
         seeds = self.registry.scan()
         if self.pods is not None:
             self.registry.refresh_pods()
+        if self.tracer is not None and self.tracer.opts.tls:
+            # a process may load libssl after its first connection: look again
+            for p in self.registry.services():
+                self.tracer.attach_tls_for_process(p.pid, self.config.ebpf.proc_path)
         # Only connections older than the agent need seeding; later ones are learned from
         # accept/connect, and re-seeding a live one would reset its in-flight request.
         if seed and self.http is not None:

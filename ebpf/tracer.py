@@ -34,6 +34,9 @@ class BpfTracer:
         self.features: bpf_program.Features | None = None
         self.tree: headers.HeaderTree | None = None
         self.lock = threading.RLock()  # handlers called under it may update maps
+        self.tls_libraries: list[str] = []
+        self.tls_attached: list[str] = []
+        self._tls_inodes: set[tuple[int, int]] = set()
         self.handler_errors = 0
         self.poll_interval = 0.05  # seconds between ring buffer drains
         self._stop = threading.Event()
@@ -60,9 +63,6 @@ class BpfTracer:
         source = bpf_program.build_source(self.opts)
         self.bpf, self.tree = bpf_program.compile_program(
             source, bpf_program.build_cflags(self.opts, f), trees)
-        degraded = f.degraded() + ([] if self.opts.http else ["HTTP capture off"])
-        self.log.info("apm: eBPF tracer loaded; degraded features: %s",
-                      "; ".join(degraded) if degraded else "none")
         self.set_pid(os.getpid(), TRACK_OFF)  # never trace ourselves
         self.bpf["tcp_events"].open_ring_buffer(self._tcp_cb)
         if self.opts.http:
@@ -70,8 +70,70 @@ class BpfTracer:
             from bcc import BPF
             fn = self.bpf.load_func("scan_request", BPF.TRACEPOINT)
             self.bpf["scan_progs"][ctypes.c_int(0)] = ctypes.c_int(fn.fd)
+            if self.opts.tls:
+                self._attach_tls()
             if self.on_http:
                 self.bpf["http_events"].open_ring_buffer(self._http_cb)
+        degraded = f.degraded() + ([] if self.opts.http else ["HTTP capture off"])
+        if self.opts.http and not (self.opts.tls and self.tls_attached):
+            degraded.append("no HTTPS plaintext (no OpenSSL uprobes)")
+        self.log.info("apm: eBPF tracer loaded; degraded features: %s",
+                      "; ".join(degraded) if degraded else "none")
+
+    def _attach_tls(self) -> None:
+        """OpenSSL uprobes (tls_tracer.c) on every library of ebpf.tls_libraries found here."""
+        from bcc import BPF
+        fn = self.bpf.load_func("scan_request_uprobe", BPF.KPROBE)
+        self.bpf["scan_progs_tls"][ctypes.c_int(0)] = ctypes.c_int(fn.fd)
+        for path in resolve_libraries(self.tls_libraries):
+            self._attach_ssl_library(path)
+        if self.tls_attached:
+            self.log.info("apm: HTTPS plaintext captured through OpenSSL uprobes on %s",
+                          ", ".join(self.tls_attached))
+
+    def _attach_ssl_library(self, path: str) -> bool:
+        """Uprobes on one libssl file. A uprobe belongs to the file (inode), so every process
+        mapping that file is covered; files already probed are skipped."""
+        try:
+            st = os.stat(path)
+        except OSError:
+            return False
+        inode = (st.st_dev, st.st_ino)
+        if inode in self._tls_inodes or len(self._tls_inodes) >= MAX_TLS_LIBRARIES:
+            return False
+        self._tls_inodes.add(inode)
+        try:
+            with self.lock:
+                for sym, prog in (("SSL_set_fd", "tls_set_fd"), ("SSL_write", "tls_write"),
+                                  ("SSL_write_ex", "tls_write"), ("SSL_read", "tls_read"),
+                                  ("SSL_read_ex", "tls_read_ex")):
+                    self.bpf.attach_uprobe(name=path, sym=sym, fn_name=prog)
+                for sym in ("SSL_read", "SSL_read_ex"):
+                    self.bpf.attach_uretprobe(name=path, sym=sym, fn_name="tls_read_ret")
+        except Exception as e:  # an OpenSSL without the _ex calls, or no uprobes
+            self.log.warning("apm: OpenSSL uprobes on %s failed: %s", path, e)
+            return False
+        self.tls_attached.append(path)
+        return True
+
+    def attach_tls_for_process(self, pid: int, proc: str = "/proc") -> list[str]:
+        """Probes the libssl a discovered process has mapped, through /proc/<pid>/root so that
+        a container's own copy is found. Returns the newly probed paths."""
+        if self.bpf is None or not self.opts.tls:
+            return []
+        try:
+            with open(f"{proc}/{pid}/maps") as f:
+                mapped = {line.split(None, 5)[5].strip() for line in f
+                          if "libssl.so" in line and len(line.split(None, 5)) == 6}
+        except OSError:
+            return []
+        added = []
+        for lib in sorted(mapped):
+            path = f"{proc}/{pid}/root{lib}"
+            if self._attach_ssl_library(path):
+                added.append(path)
+                self.log.info("apm: OpenSSL uprobes on %s (mapped by pid %d)", lib, pid)
+        return added
 
     def _tcp_cb(self, _ctx, data, _size) -> int:
         try:
@@ -146,3 +208,21 @@ class BpfTracer:
                 except Exception:
                     pass
             self.bpf = None
+
+
+MAX_TLS_LIBRARIES = 64  # distinct libssl files probed; bounds the number of uprobes
+LIBRARY_DIRS = ("/lib/x86_64-linux-gnu", "/usr/lib/x86_64-linux-gnu", "/lib/aarch64-linux-gnu",
+                "/usr/lib/aarch64-linux-gnu", "/lib64", "/usr/lib64", "/lib", "/usr/lib")
+
+
+def resolve_libraries(names: list[str]) -> list[str]:
+    """Absolute paths of the shared libraries named (BCC resolves symbols only by path here)."""
+    out = []
+    for name in names:
+        candidates = [name] if os.path.isabs(name) else [os.path.join(d, name) for d in LIBRARY_DIRS]
+        for path in candidates:
+            real = os.path.realpath(path)
+            if os.path.isfile(real) and real not in out:
+                out.append(real)
+                break
+    return out

@@ -245,9 +245,9 @@ class Informer:
                 return
             buf = b""
             for chunk in resp.stream(65536, decode_content=True):
-                buf += chunk
-                while b"\n" in buf:
-                    line, buf = buf.split(b"\n", 1)
+                # One split per chunk: a chunk can hold hundreds of small events.
+                *lines, buf = (buf + chunk).split(b"\n")
+                for line in lines:
                     if line.strip():
                         self._apply(line)
                 if self._stopped.is_set():

@@ -23,6 +23,7 @@
 #define ST_SLOW 2
 
 #define CONN_SEEDED 1
+#define CONN_TLS 2     /* a TLS connection's plaintext, keyed by its SSL object (tls_tracer.c) */
 
 #define PATH_BYTES 64
 #define FAST_HEAD_MAX 256  /* longer request heads take the user-space path */
@@ -51,7 +52,7 @@ struct agg_key {
     u16 status;
     u8 role;
     u8 method;
-    u16 pad;
+    u16 tls;          /* 1: plaintext seen through the OpenSSL uprobes (url.scheme https) */
     u8 addr[16];      /* server side: client address when client_pid is 0; client side: server */
     char path[PATH_BYTES];
 };
@@ -167,7 +168,7 @@ static __always_inline void fill_event(struct http_event *e, u8 kind, u32 tgid, 
     e->kind = kind;
     e->role = c->role;
     e->method = c->method;
-    e->pad = 0;
+    e->pad = c->flags;
     __builtin_memcpy(e->peer, c->peer, 16);
 }
 
@@ -222,11 +223,12 @@ struct scan_state {
     u8 kind;
 };
 BPF_PERCPU_ARRAY(scan_scratch, struct scan_state, 1);
-BPF_PROG_ARRAY(scan_progs, 1);
+BPF_PROG_ARRAY(scan_progs, 1);      /* for tracepoint callers */
+BPF_PROG_ARRAY(scan_progs_tls, 1);  /* for uprobe callers: a tail call keeps the program type */
 
 /* Tail-call target: is the request fast-path material? One whole head ending the buffer (no
  * body, no second pipelined request) and a path shorter than PATH_BYTES. */
-int scan_request(void *ctx) {
+static __always_inline int scan_body(void) {
     int zero = 0;
     struct scan_state *st = scan_scratch.lookup(&zero);
     if (!st)
@@ -270,6 +272,15 @@ int scan_request(void *ctx) {
     return 0;
 }
 
+/* The tail-call targets, one per program type (tracepoint, uprobe). */
+int scan_request(void *ctx) {
+    return scan_body();
+}
+
+int scan_request_uprobe(struct pt_regs *ctx) {
+    return scan_body();
+}
+
 BPF_PERCPU_ARRAY(agg_key_scratch, struct agg_key, 1);
 
 static __always_inline void complete(u32 tgid, u32 fd, struct conn_info *c, u16 status, u64 now) {
@@ -288,6 +299,7 @@ static __always_inline void complete(u32 tgid, u32 fd, struct conn_info *c, u16 
     k.role = c->role;
     k.method = c->method;
     k.status = status;
+    k.tls = (c->flags & CONN_TLS) ? 1 : 0;
     if (c->role == ROLE_SERVER) {
         k.port = c->local_port;
         k.client_pid = c->client_pid;
@@ -318,7 +330,7 @@ static __always_inline void complete(u32 tgid, u32 fd, struct conn_info *c, u16 
 }
 
 static __always_inline void on_data(void *ctx, u8 kind, u32 tgid, u32 fd, struct conn_info *c,
-                                    u64 buf, u64 n, s64 len) {
+                                    u64 buf, u64 n, s64 len, const int from_uprobe) {
     if (n < 4)
         return;
     u32 w = 0;
@@ -387,7 +399,12 @@ static __always_inline void on_data(void *ctx, u8 kind, u32 tgid, u32 fd, struct
         st->tgid = tgid;
         st->fd = fd;
         st->kind = kind;
-        scan_progs.call(ctx, 0);
+        /* from_uprobe is a constant at every call site: after inlining, each program refers
+         * to one array only (a prog array belongs to the program type that first uses it) */
+        if (from_uprobe)
+            scan_progs_tls.call(ctx, 0);
+        else
+            scan_progs.call(ctx, 0);
         count_slow(2);  /* only reached when the tail call failed */
         goto slow;
     }

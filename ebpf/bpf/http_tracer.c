@@ -74,7 +74,7 @@ static __always_inline int exit_read(void *ctx, long ret) {
     if (!c)
         return 0;
     u64 n = (u64)ret < args.max ? (u64)ret : args.max;
-    on_data(ctx, H_READ, tgid, args.fd, c, args.buf, n, ret);
+    on_data(ctx, H_READ, tgid, args.fd, c, args.buf, n, ret, 0);
     return 0;
 }
 
@@ -124,7 +124,7 @@ static __always_inline int on_write(void *ctx, u32 fd, u64 buf, u64 n, u64 total
     struct conn_info *c = conns.lookup(&key);
     if (!c)
         return 0;
-    on_data(ctx, H_WRITE, tgid, fd, c, buf, n, total);
+    on_data(ctx, H_WRITE, tgid, fd, c, buf, n, total, 0);
     return 0;
 }
 

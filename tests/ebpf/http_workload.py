@@ -6,6 +6,7 @@ client PORT PLAN              PLAN = "code:delay:count,..." over ONE keep-alive 
                               a request split across two writes and a pipelined pair
 unrelated PORT COUNT          its own server on PORT and client requests to it
 preexisting PORT DIR COUNT    a connection older than the agent, reused after DIR/go appears
+tlsclient PORT PLAN           as client, over HTTPS (server: TLS_CERT/TLS_KEY, client: TLS_CA)
 """
 import http.client
 import http.server
@@ -42,6 +43,11 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
 def serve(port=0):
     srv = http.server.ThreadingHTTPServer(("127.0.0.1", port), Handler)
+    if os.environ.get("TLS_CERT"):  # HTTPS: the OpenSSL uprobe tier's workload
+        import ssl
+        ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        ctx.load_cert_chain(os.environ["TLS_CERT"], os.environ["TLS_KEY"])
+        srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
     threading.Thread(target=srv.serve_forever, daemon=True).start()
     return srv
 
@@ -84,6 +90,22 @@ def client(port, plan):
     time.sleep(0.3)
 
 
+def tls_client(port, plan):
+    """PLAN as for client, over one keep-alive HTTPS connection (CA in $TLS_CA)."""
+    import ssl
+    ctx = ssl.create_default_context(cafile=os.environ["TLS_CA"])
+    conn = http.client.HTTPSConnection("localhost", port, timeout=10, context=ctx)
+    for item in plan.split(","):
+        code, delay, count = item.split(":")
+        for _ in range(int(count)):
+            conn.request("GET", f"/status/{code}?delay={delay}")
+            r = conn.getresponse()
+            r.read()
+            assert r.status == int(code), r.status
+    conn.close()
+    time.sleep(0.3)
+
+
 def unrelated(port, count):
     srv = serve(port)
     time.sleep(0.3)
@@ -105,6 +127,8 @@ if __name__ == "__main__":
         time.sleep(float(a[3]))
     elif a[1] == "client":
         client(int(a[2]), a[3])
+    elif a[1] == "tlsclient":
+        tls_client(int(a[2]), a[3])
     elif a[1] == "unrelated":
         unrelated(int(a[2]), int(a[3]))
 

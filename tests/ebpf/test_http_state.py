@@ -136,7 +136,7 @@ def test_kernel_handover_of_an_in_flight_request_then_1xx_is_skipped(env):
             self.kind, self.pid, self.fd, self.role, self.ts_ns, self.gen = kind, SRV, 9, hm.ROLE_SERVER, ts, 7
             self.peer = bytes(10) + b"\xff\xff" + bytes([127, 0, 0, 1])
             self.peer_port, self.local_port, self.client_pid, self.method = 40960, 8080, 4243, method
-            self.status, self.duration_ns = 0, 0
+            self.status, self.duration_ns, self.pad = 0, 0, 0
             self.data = (ctypes.c_uint8 * 512).from_buffer_copy(data.ljust(512, b"\0"))
             self.caplen = len(data)
 

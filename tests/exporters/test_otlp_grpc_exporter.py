@@ -9,7 +9,7 @@ import pytest
 
 from collector.component import Refused
 from collector.exporters.otlp import factory
-from collector.testing import free_port, wait_until
+from collector.testing import free_port
 
 from tests.exporters.harness import FAST_RETRY, AckRecorder, logs_request, make_exporter, payload, spans_request
 
@@ -165,28 +165,6 @@ def test_first_success_reports_connected_once(sink, caplog):
         built.shutdown()
 
 
-def test_idle_exporter_connects_at_start_without_sending_data(sink):
-    built = _grpc(sink)
-    try:
-        assert wait_until(lambda: built.host.statuses == [("otlp", True, "connected")])
-        assert sink.attempts == []  # the probe is a connection, not an export
-    finally:
-        built.shutdown()
-
-
-def test_idle_exporter_warns_about_a_refused_gateway_before_any_data(caplog):
-    endpoint = f"127.0.0.1:{free_port()}"
-    with caplog.at_level(logging.WARNING):
-        built = make_exporter(factory, {"endpoint": endpoint, "tls": {"insecure": True}})
-        try:
-            assert wait_until(lambda: "connection refused" in caplog.text)
-        finally:
-            built.shutdown()
-    line = next(r.getMessage() for r in caplog.records if "connection refused" in r.getMessage())
-    assert endpoint in line and "Failed to connect" in line
-    assert built.host.statuses == []
-
-
 def test_refused_gateway_logs_connection_refused_with_endpoint_once_per_storm(caplog):
     port = free_port()
     endpoint = f"127.0.0.1:{port}"
@@ -204,20 +182,6 @@ def test_refused_gateway_logs_connection_refused_with_endpoint_once_per_storm(ca
         assert len([line for line in lines if "Will retry" in line]) == 1
         assert len([line for line in lines if "Dropping data" in line]) == 1
         assert built.host.statuses == []
-    finally:
-        built.shutdown()
-
-
-def test_slow_gateway_logs_context_deadline_exceeded(sink, caplog):
-    sink.set_failure(None, times=1, delay=1.0)
-    built = _grpc(sink, timeout="200ms")
-    ack = AckRecorder()
-    try:
-        with caplog.at_level(logging.WARNING):
-            built.exporter.consume(payload("logs", logs_request(1), ack))
-            assert ack.wait(1, timeout=10) == [True]
-        assert "context deadline exceeded" in caplog.text
-        assert sink.grpc_endpoint in caplog.text
     finally:
         built.shutdown()
 

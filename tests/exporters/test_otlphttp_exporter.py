@@ -11,7 +11,7 @@ from collector.exporters.otlphttp import factory
 from collector.exporters.exporterhelper.send_errors import RetryableSendError
 from collector.exporters.otlphttp.config import Config
 from collector.exporters.otlphttp.http_transport import HttpTransport, parse_retry_after
-from collector.testing import free_port, wait_until
+from collector.testing import free_port
 from tests.exporters.harness import (FAST_RETRY, AckRecorder, logs_request, make_exporter,
                                      metrics_request, payload, spans_request)
 
@@ -173,20 +173,6 @@ def test_refused_gateway_logs_connection_refused_with_endpoint(caplog):
         built.shutdown()
 
 
-def test_slow_gateway_logs_context_deadline_exceeded(sink, caplog):
-    sink.set_failure(None, times=1, delay=1.0)
-    built = _http(sink, timeout="200ms")
-    ack = AckRecorder()
-    try:
-        with caplog.at_level(logging.WARNING):
-            built.exporter.consume(payload("logs", logs_request(1), ack))
-            assert ack.wait(1, timeout=10) == [True]
-        assert "context deadline exceeded" in caplog.text
-        assert sink.http_endpoint in caplog.text
-    finally:
-        built.shutdown()
-
-
 def test_header_values_are_sent_but_never_logged(sink, caplog):
     sink.set_failure(403, times=1)
     built = _http(sink, headers={"X-Api-Key": "s3cr3t-key"})
@@ -199,25 +185,3 @@ def test_header_values_are_sent_but_never_logged(sink, caplog):
         assert "s3cr3t" not in repr(built.exporter.config)
     finally:
         built.shutdown()
-
-
-def test_idle_exporter_connects_at_start_and_reports_it(sink):
-    built = _http(sink)
-    try:
-        assert wait_until(lambda: built.host.statuses == [("otlphttp", True, "connected")])
-        assert sink.attempts == []
-    finally:
-        built.shutdown()
-
-
-def test_idle_exporter_warns_about_a_refused_gateway(caplog):
-    endpoint = f"http://127.0.0.1:{free_port()}"
-    with caplog.at_level(logging.WARNING):
-        built = make_exporter(factory, {"endpoint": endpoint})
-        try:
-            assert wait_until(lambda: "connection refused" in caplog.text)
-        finally:
-            built.shutdown()
-    assert endpoint in caplog.text
-
-

@@ -95,16 +95,15 @@ class K8sAttributesProcessor(Component):
         if self.config.passthrough or self.cache is None:
             return
         pod = self.cache.pod(identifier) if identifier else None
+        rules = self.cache.rules
         added: dict = {}
         if pod is not None:
             added.update(pod.attrs)
             self._container_attrs(pod, attrs, added)
-            rules = self.cache.rules
             if pod.replicaset and rules.needs_replicasets:
                 rs = self.cache.replicaset(pod.namespace, pod.replicaset[0])
                 if rs is not None and rs.owner_uid:
                     added["k8s.deployment.uid"] = rs.owner_uid
-        rules = self.cache.rules
         namespace = attrs.get("k8s.namespace.name") or added.get("k8s.namespace.name") or (pod.namespace if pod else "")
         if namespace and self.cache.namespaces is not None:
             ns = self.cache.namespace(str(namespace))

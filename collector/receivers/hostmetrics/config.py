@@ -52,49 +52,48 @@ def _check_filter(items: list[str], match_type: str, key: str) -> None:
         raise ConfigError(key, f"invalid regexp: {e}") from None
 
 
+class _MatchConfig:
+    """An include/exclude block: a list under `items_key` and its match_type (strict, regexp)."""
+
+    items_key = ""
+
+    def validate(self):
+        _check_filter(getattr(self, self.items_key), self.match_type, "match_type")
+
+
 @dataclass
-class DeviceMatchConfig:
+class DeviceMatchConfig(_MatchConfig):
     devices: list[str] = field(default_factory=list)
     match_type: MatchType = ""
-
-    def validate(self):
-        _check_filter(self.devices, self.match_type, "match_type")
+    items_key = "devices"
 
 
 @dataclass
-class FSTypeMatchConfig:
+class FSTypeMatchConfig(_MatchConfig):
     fs_types: list[str] = field(default_factory=list)
     match_type: MatchType = ""
-
-    def validate(self):
-        _check_filter(self.fs_types, self.match_type, "match_type")
+    items_key = "fs_types"
 
 
 @dataclass
-class MountPointMatchConfig:
+class MountPointMatchConfig(_MatchConfig):
     mount_points: list[str] = field(default_factory=list)
     match_type: MatchType = ""
-
-    def validate(self):
-        _check_filter(self.mount_points, self.match_type, "match_type")
+    items_key = "mount_points"
 
 
 @dataclass
-class InterfaceMatchConfig:
+class InterfaceMatchConfig(_MatchConfig):
     interfaces: list[str] = field(default_factory=list)
     match_type: MatchType = ""
-
-    def validate(self):
-        _check_filter(self.interfaces, self.match_type, "match_type")
+    items_key = "interfaces"
 
 
 @dataclass
-class NameMatchConfig:
+class NameMatchConfig(_MatchConfig):
     names: list[str] = field(default_factory=list)
     match_type: MatchType = ""
-
-    def validate(self):
-        _check_filter(self.names, self.match_type, "match_type")
+    items_key = "names"
 
 
 @dataclass
