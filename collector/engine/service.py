@@ -11,7 +11,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 
-from ..component import ComponentID, CreateSettings, Payload
+from ..component import ComponentID, CreateSettings
 from ..config.service import ComponentConfig, Config
 from ..telemetry import Telemetry
 from .fanout import Fanout

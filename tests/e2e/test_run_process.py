@@ -75,7 +75,6 @@ def test_sigterm_flushes_everything_and_exits_zero(tmp_path, sink):
 
 
 def test_opentelemetry_sdk_clients_reach_the_gateway_unchanged(tmp_path, sink):
-    from opentelemetry import metrics as otel_metrics
     from opentelemetry.exporter.otlp.proto.grpc._log_exporter import OTLPLogExporter as GrpcLogExporter
     from opentelemetry.exporter.otlp.proto.grpc.metric_exporter import OTLPMetricExporter as GrpcMetricExporter
     from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter as GrpcSpanExporter

@@ -44,7 +44,8 @@ def test_requests_on_a_connection_older_than_the_agent_are_measured(setup):
                                            "server.port": port}) == K
     assert total(s, hm.SERVER_DURATION, **{"http.response.status_code": 200, "service.name": "old-server"}) == 0
     rcv.collect()
-    assert lost(rcv).get("http_request_missed_at_attach") == 1  # counted, and still on the fast path
+    # Counted (the counter is machine-wide: other processes' idle connections may add to it).
+    assert lost(rcv).get("http_request_missed_at_attach", 0) >= 1
     assert rcv.http.slow_path_counts().get("response_without_request", 0) == 0
 
 
