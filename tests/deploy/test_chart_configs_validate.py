@@ -28,10 +28,7 @@ def _missing_components(cfg: dict) -> list[str]:
 def test_generated_config_passes_collector_validate(tmp_path, sets, key):
     rendered = render(sets)
     cfg = rendered.config(ROLES[key], key)
-    missing = _missing_components(cfg)
-    if missing:
-        # Components land in parallel; this test turns on by itself once they are registered.
-        pytest.skip(f"components not implemented yet: {', '.join(missing)}")
+    assert _missing_components(cfg) == [], "the chart uses a component this collector does not have"
     path = tmp_path / key
     path.write_text(rendered.get("ConfigMap", ROLES[key])["data"][key])
     env = dict(os.environ, K8S_NODE_NAME="node-1", K8S_NODE_IP="10.0.0.9", K8S_POD_NAME="p",

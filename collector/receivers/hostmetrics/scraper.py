@@ -6,6 +6,7 @@ this time. The receiver logs each distinct message once and counts every one.
 """
 from __future__ import annotations
 
+import abc
 import logging
 
 from opentelemetry.proto.metrics.v1.metrics_pb2 import ResourceMetrics
@@ -20,7 +21,7 @@ def to_ns(seconds: float) -> int:
     return int(seconds * NS)
 
 
-class Scraper:
+class Scraper(abc.ABC):
     name = ""
     # System counters start at boot; process counters override per resource.
     start_at_boot = True
@@ -45,5 +46,6 @@ class Scraper:
         self.record(self.fs.now(), errors)
         return self.mb.emit(), errors
 
-    def record(self, now: float, errors: list[str]) -> None:  # pragma: no cover - abstract
-        raise NotImplementedError
+    @abc.abstractmethod
+    def record(self, now: float, errors: list[str]) -> None:
+        """Add this scraper's points for `now` to self.mb; append problems to errors."""
