@@ -78,3 +78,18 @@ def test_config_errors_name_the_key(raw, key):
     with pytest.raises(ConfigErrors) as e:
         decode(Config, raw, "processors.memory_limiter")
     assert str(e.value).startswith(f"processors.memory_limiter.{key}:")
+
+
+def test_forced_gc_is_throttled_while_soft_limited(monkeypatch):
+    import collector.processors.memory_limiter.processor as proc
+    calls = []
+    monkeypatch.setattr(proc.gc, "collect", lambda: calls.append(1))
+    used = [160 * MIB]
+    ml, _, _ = make(lambda: used[0], limit_mib=200, spike_limit_mib=50, min_gc_interval_when_soft_limited="1h")
+    for _ in range(5):
+        ml.check()
+    assert len(calls) == 1 and ml.refusing
+    used[0] = 250 * MIB  # above hard: min_gc_interval_when_hard_limited (0) applies
+    ml.check()
+    ml.check()
+    assert len(calls) == 3

@@ -12,6 +12,8 @@ class Config:
     spike_limit_mib: int = 0              # default 20% of the limit
     limit_percentage: int = 0             # of the cgroup limit, else of total memory
     spike_limit_percentage: int = 0
+    min_gc_interval_when_soft_limited: Duration = 10.0  # GC at most this often while above soft
+    min_gc_interval_when_hard_limited: Duration = 0.0   # ... and while above hard (0: every check)
 
     def validate(self) -> None:
         if self.check_interval <= 0:
@@ -22,6 +24,8 @@ class Config:
             raise ConfigError("limit_mib", "either limit_mib or limit_percentage must be set (greater than zero)")
         if self.limit_mib and self.spike_limit_mib >= self.limit_mib:
             raise ConfigError("spike_limit_mib", "must be smaller than limit_mib")
+        if self.min_gc_interval_when_soft_limited < self.min_gc_interval_when_hard_limited:
+            raise ConfigError("min_gc_interval_when_soft_limited", "must be greater than or equal to min_gc_interval_when_hard_limited")
         if not 0 <= self.limit_percentage <= 100:
             raise ConfigError("limit_percentage", "must be between 0 and 100")
         if not 0 <= self.spike_limit_percentage <= 100:

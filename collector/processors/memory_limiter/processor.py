@@ -24,6 +24,7 @@ class MemoryLimiter(Component):
         self.usage = usage
         self.hard, self.soft = memory.limits(config, available)
         self.refusing = False
+        self._last_gc = float("-inf")
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -37,8 +38,14 @@ class MemoryLimiter(Component):
     def check(self) -> None:
         used = self.usage()
         if used >= self.soft:
-            gc.collect()
-            used = self.usage()
+            # A full collection is expensive: throttle it as the Go limiter throttles forced GCs.
+            interval = (self.config.min_gc_interval_when_hard_limited if used >= self.hard
+                        else self.config.min_gc_interval_when_soft_limited)
+            now = time.monotonic()
+            if now - self._last_gc >= interval:
+                self._last_gc = now
+                gc.collect()
+                used = self.usage()
         above = used >= self.soft
         if above != self.refusing:
             self.refusing = above
