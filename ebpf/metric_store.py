@@ -4,7 +4,8 @@ ExportMetricsServiceRequest per collection interval.
 Why not the OpenTelemetry SDK: our series are keyed by a resource per discovered service (one
 SDK MeterProvider each) and appear/disappear with processes; a flat dict with an explicit
 cardinality cap is smaller and lets us count overflows. Overflowing series fold into one series
-with `otel.metric.overflow=true`, as the SDK's cardinality limit does.
+per resource with `otel.metric.overflow=true`, as the SDK's cardinality limit does (past twice
+the limit, into one series without a resource).
 """
 from __future__ import annotations
 
@@ -69,10 +70,11 @@ class _Hist:
 
 class _Metric:
     def __init__(self, name: str, kind: str, unit: str, description: str,
-                 bounds: tuple = (), monotonic: bool = True) -> None:
+                 bounds: tuple, monotonic: bool, limit: int) -> None:
         self.name, self.kind, self.unit, self.description = name, kind, unit, description
         self.bounds = bounds
         self.monotonic = monotonic
+        self.limit = limit
         self.series: dict[tuple[Attrs, Attrs], object] = {}  # (resource, attrs) -> cell
 
 
@@ -88,21 +90,27 @@ class MetricStore:
     def define(self, name: str, kind: str, unit: str, description: str, bounds: tuple = (),
                monotonic: bool = True, series_limit: int | None = None) -> None:
         """kind: "sum" (cumulative counter), "histogram", "gauge" (replaced on every set)."""
-        m = _Metric(name, kind, unit, description, bounds, monotonic)
-        m.limit = series_limit or self._limit  # type: ignore[attr-defined]
-        self._metrics[name] = m
+        self._metrics[name] = _Metric(name, kind, unit, description, bounds, monotonic,
+                                      series_limit or self._limit)
 
     def _cell(self, m: _Metric, resource: Attrs, a: Attrs):
         key = (resource, a)
         cell = m.series.get(key)
         if cell is not None:
             return cell
-        if len(m.series) >= m.limit:  # type: ignore[attr-defined]
+        if len(m.series) >= m.limit:
             self._on_overflow(m.name)
             key = (resource, OVERFLOW)
             cell = m.series.get(key)
             if cell is not None:
                 return cell
+            if len(m.series) >= 2 * m.limit:
+                # Resources are processes, which come and go: past this, even their overflow
+                # series fold into one without a resource, or the store would grow forever.
+                key = ((), OVERFLOW)
+                cell = m.series.get(key)
+                if cell is not None:
+                    return cell
         start = int(self._clock() * 1e9)
         cell = _Hist(start, len(m.bounds)) if m.kind == "histogram" else _Sum(start)
         m.series[key] = cell

@@ -49,3 +49,15 @@ def test_gauges_are_replaced_on_clear():
     assert s.series("g") == {((), (("a", "y"),)): 1}
     (m,) = s.export().resource_metrics[0].scope_metrics[0].metrics
     assert m.gauge.data_points[0].as_int == 1
+
+
+def test_overflow_series_stay_bounded_when_processes_come_and_go():
+    # Each short-lived process is a new resource: past the limit, their overflow series must not
+    # grow without bound either.
+    s = MetricStore(lambda: 1.0, series_limit=3)
+    s.define("c", "sum", "1", "")
+    for pid in range(100):
+        s.add("c", attrs(**{"process.pid": pid}), attrs(i="x"), 1)
+    series = s.series("c")
+    assert len(series) <= 2 * 3 + 1
+    assert sum(series.values()) == 100

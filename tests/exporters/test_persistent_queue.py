@@ -130,6 +130,7 @@ def test_unreadable_stored_entry_is_skipped_and_the_rest_delivered(tmp_path, sin
     try:
         assert sink.wait_for(lambda s: s.count("logs") == 1, timeout=10)
         assert built.exporter._queue.corrupt_skipped == 2
+        assert wait_until(lambda: _stored(storage) == [])  # nothing left to warn about next start
     finally:
         built.shutdown()
         storage.shutdown(time.monotonic() + 1)

@@ -50,7 +50,11 @@ class PersistentQueue:
                     seq = int(key[len(_KEY_PREFIX):])
                 except ValueError:
                     self.corrupt_skipped += 1
-                    self._log.warning("Skipping a persistent queue entry with a bad key %r", key)
+                    self._log.warning("Dropping a persistent queue entry with a bad key %r", key)
+                    try:  # never sendable: deleted, or it would be warned about at every start
+                        client.delete(key)
+                    except Exception:
+                        self._log.exception("Could not delete persistent queue entry %r", key)
                     continue
                 found.append((seq, signal))
         found.sort()

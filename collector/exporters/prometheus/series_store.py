@@ -124,6 +124,7 @@ class SeriesStore:
         now = self.clock()
         dropped = 0
         with self._lock:
+            self._expire_if_due(now)  # here too: an exporter nobody scrapes must not grow forever
             for rm in request.resource_metrics:
                 digest = hash(rm.SerializeToString(deterministic=True))
                 group = self._groups.get(digest)
@@ -223,11 +224,7 @@ class SeriesStore:
         fam = self._family(name, type_, m.description)
         if fam is None:
             return len(points)
-        for p in points:
-            key = _labels_text(self._point_labels(base, p))
-            if p.flags & _NO_RECORDED_VALUE:
-                self._remove(fam, key)
-                continue
+        for _, key, p in self._live_points(fam, points, base):
             v = float(p.as_double) if p.WhichOneof("value") == "as_double" else float(p.as_int)
             if accumulate:
                 h = hash(key)
@@ -259,17 +256,23 @@ class SeriesStore:
             s.group.valid = False
             self.series_count -= 1
 
+    def _live_points(self, fam: _Family, points, base: dict):
+        """(labels, key, point) of each point that is not a staleness marker; a marker ends
+        its series instead."""
+        for p in points:
+            labels = self._point_labels(base, p)
+            key = _labels_text(labels)
+            if p.flags & _NO_RECORDED_VALUE:
+                self._remove(fam, key)
+            else:
+                yield labels, key, p
+
     def _histograms(self, m, base: dict, group: _Group) -> int:
         name = metric_name(m.name, m.unit, "histogram", self.namespace, self.add_suffixes)
         fam = self._family(name, "histogram", m.description)
         if fam is None:
             return len(m.histogram.data_points)
-        for p in m.histogram.data_points:
-            labels = self._point_labels(base, p)
-            key = _labels_text(labels)
-            if p.flags & _NO_RECORDED_VALUE:
-                self._remove(fam, key)
-                continue
+        for labels, key, p in self._live_points(fam, m.histogram.data_points, base):
             ts = self._ts(p)
             lines, cum = [], 0
             for i, bound in enumerate(p.explicit_bounds):
@@ -286,12 +289,7 @@ class SeriesStore:
         fam = self._family(name, "summary", m.description)
         if fam is None:
             return len(m.summary.data_points)
-        for p in m.summary.data_points:
-            labels = self._point_labels(base, p)
-            key = _labels_text(labels)
-            if p.flags & _NO_RECORDED_VALUE:
-                self._remove(fam, key)
-                continue
+        for labels, key, p in self._live_points(fam, m.summary.data_points, base):
             ts = self._ts(p)
             lines = [f"{name}{_labels_text(labels, ('quantile', format_value(q.quantile)))} {format_value(q.value)}{ts}\n"
                      for q in p.quantile_values]
@@ -305,9 +303,7 @@ class SeriesStore:
         """Yields the exposition one family at a time (a scrape never holds it all at once).
         Families are sorted by name; series keep their first-seen order."""
         with self._lock:
-            now = self.clock()
-            if self.expiration > 0 and now - self._last_sweep >= min(30.0, self.expiration / 2):
-                self._expire(now)
+            self._expire_if_due(self.clock())
             names = sorted(self._families)
         for name in names:
             with self._lock:
@@ -320,9 +316,15 @@ class SeriesStore:
     def render(self) -> str:
         return "".join(self.families_text())
 
+    def _expire_if_due(self, now: float) -> None:
+        if now - self._last_sweep >= (min(30.0, self.expiration / 2) if self.expiration > 0 else 30.0):
+            self._expire(now)
+
     def _expire(self, now: float) -> None:
+        """Drops series not refreshed within metric_expiration (0: never), and the groups that
+        no longer describe what they last wrote."""
         self._last_sweep = now
-        cutoff = now - self.expiration
+        cutoff = now - self.expiration if self.expiration > 0 else float("-inf")
         for name in list(self._families):
             fam = self._families[name]
             stale = [h for h, s in fam.series.items() if s.group.updated < cutoff]

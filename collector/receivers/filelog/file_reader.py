@@ -51,12 +51,10 @@ class FileReader:
         self.lost = False             # no longer matched by any path: read to EOF, then close
         self.detached = False         # truncated under us: handle closed, waiting for a copy
         self.detached_polls = 0
-        self.format: str | None = None
         self.resource = b""           # encoded Resource of every batch of this file
         self.file_attrs = b""         # encoded per-record attributes (log.file.name, ...)
         self.resume_at = 0.0          # backoff after a failed delivery
         self.attr_cache: dict = {}
-        self.skipped_nul = 0
 
     @property
     def emitted(self) -> int:
@@ -117,9 +115,7 @@ class FileReader:
         if not self.leftover and buf[:1] == b"\x00":
             # At a line start: a NUL run is a hole left by a writer that kept its offset
             # across a truncation (or a preallocated file), not log data.
-            stripped = buf.lstrip(b"\x00")
-            self.skipped_nul += len(buf) - len(stripped)
-            buf = stripped
+            buf = buf.lstrip(b"\x00")
         cut = buf.rfind(b"\n")
         limit = self.max_log_size
         if cut < 0:
@@ -148,9 +144,6 @@ class FileReader:
             self.committed = q.popleft().end
             moved = True
         return moved
-
-    def inflight_bytes(self) -> int:
-        return sum(b.size for b in self.inflight)
 
 
 def _split_long(lines: list[bytes], limit: int) -> list[bytes]:

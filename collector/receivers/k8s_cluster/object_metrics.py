@@ -145,25 +145,25 @@ def _workload(em: Emitter, obj: dict, kind: str) -> tuple:
     return sm, obj.get("spec") or {}, obj.get("status") or {}
 
 
-def deployment_metrics(em: Emitter, obj: dict) -> None:
-    sm, spec, status = _workload(em, obj, "deployment")
-    em.gauge(sm, "k8s.deployment.desired", _int(spec.get("replicas")) if "replicas" in spec else 1)
-    em.gauge(sm, "k8s.deployment.available", _int(status.get("availableReplicas")) or 0)
+def _replicas_metrics(em: Emitter, obj: dict, kind: str, metric_prefix: str) -> None:
+    """`<prefix>.desired` and `<prefix>.available`, what deployments, replica sets and
+    replication controllers report."""
+    sm, spec, status = _workload(em, obj, kind)
+    em.gauge(sm, f"{metric_prefix}.desired", _int(spec.get("replicas")) if "replicas" in spec else 1)
+    em.gauge(sm, f"{metric_prefix}.available", _int(status.get("availableReplicas")) or 0)
     em.finish(sm)
+
+
+def deployment_metrics(em: Emitter, obj: dict) -> None:
+    _replicas_metrics(em, obj, "deployment", "k8s.deployment")
 
 
 def replicaset_metrics(em: Emitter, obj: dict) -> None:
-    sm, spec, status = _workload(em, obj, "replicaset")
-    em.gauge(sm, "k8s.replicaset.desired", _int(spec.get("replicas")) if "replicas" in spec else 1)
-    em.gauge(sm, "k8s.replicaset.available", _int(status.get("availableReplicas")) or 0)
-    em.finish(sm)
+    _replicas_metrics(em, obj, "replicaset", "k8s.replicaset")
 
 
 def replicationcontroller_metrics(em: Emitter, obj: dict) -> None:
-    sm, spec, status = _workload(em, obj, "replicationcontroller")
-    em.gauge(sm, "k8s.replication_controller.desired", _int(spec.get("replicas")) if "replicas" in spec else 1)
-    em.gauge(sm, "k8s.replication_controller.available", _int(status.get("availableReplicas")) or 0)
-    em.finish(sm)
+    _replicas_metrics(em, obj, "replicationcontroller", "k8s.replication_controller")
 
 
 def daemonset_metrics(em: Emitter, obj: dict) -> None:

@@ -22,12 +22,16 @@ from .mapping import append_event
 CHECKPOINT_KEY = "last_resource_version"
 
 
-def rv_int(ev: dict) -> int | None:
-    rv = (ev.get("metadata") or {}).get("resourceVersion")
+def parse_rv(rv) -> int | None:
+    """A resourceVersion as an integer, or None when it is missing or not numeric."""
     try:
         return int(rv)
     except (TypeError, ValueError):
         return None
+
+
+def rv_int(ev: dict) -> int | None:
+    return parse_rv((ev.get("metadata") or {}).get("resourceVersion"))
 
 
 class EventDelivery:

@@ -20,7 +20,7 @@ from collector.extensions.k8s_leader_elector.gate import LeaderGate
 from collector.receivers.k8s_cluster.api_pool import widen_connection_pool
 
 from .config import Config
-from .delivery import EventDelivery, rv_int
+from .delivery import EventDelivery, parse_rv, rv_int
 from .mapping import event_time, slim_event
 
 
@@ -72,7 +72,7 @@ class K8sEventsReceiver(Component):
         if self._elector is not None:
             # The checkpoint travels with the lease: the next leader (another replica, with its
             # own file_storage) resumes from it instead of from its own start time.
-            handed_over = rv_str_int(self._elector.annotation(self._lease_key))
+            handed_over = parse_rv(self._elector.annotation(self._lease_key))
             on_commit = lambda rv: self._elector.set_annotation(self._lease_key, str(rv))  # noqa: E731
         self.delivery = EventDelivery(self.consumer, self._storage, self.telemetry, self.log,
                                       self.settings.build_info.version,
@@ -97,7 +97,7 @@ class K8sEventsReceiver(Component):
             if len(informers) == 1:
                 # Every listed event went through _on_event before the informer reported synced,
                 # so everything up to the list's resourceVersion has been handled.
-                self._saw(rv_str_int(informers[0].last_resource_version))
+                self._saw(parse_rv(informers[0].last_resource_version))
             synced.set()
 
         self._seen_rv = None
@@ -147,10 +147,3 @@ class K8sEventsReceiver(Component):
                 self._skipped.labels(reason="before_start").inc()
                 return
         delivery.offer(ev, rv)
-
-
-def rv_str_int(rv) -> int | None:
-    try:
-        return int(rv)
-    except (TypeError, ValueError):
-        return None

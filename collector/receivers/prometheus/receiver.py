@@ -2,7 +2,6 @@
 metrics request (convert.py). One thread per target, so a slow target delays only itself."""
 from __future__ import annotations
 
-import gzip
 import http.client
 import random
 import re
@@ -23,6 +22,21 @@ from .convert import StartTimes, convert, scrape_metrics
 ACCEPT = "text/plain;version=0.0.4;q=0.9,*/*;q=0.1"
 DEFAULT_BODY_LIMIT = 64 * 1024 * 1024  # bounded read even when body_size_limit is 0
 DEFAULT_START_METRIC = r"^(.+_)*process_start_time_seconds$"
+
+
+def _gunzip(data: bytes, max_size: int) -> bytes:
+    """Inflates at most max_size bytes: Prometheus limits the uncompressed body, and a few kB of
+    gzip can inflate to gigabytes. Reads every gzip member, as gzip.decompress does."""
+    out = b""
+    while data and len(out) < max_size:
+        inflate = zlib.decompressobj(wbits=31)
+        out += inflate.decompress(data, max_size - len(out))
+        if not inflate.eof:
+            if len(out) < max_size:
+                raise ValueError("truncated gzip body")
+            break
+        data = inflate.unused_data
+    return out
 
 
 class Target:
@@ -106,10 +120,10 @@ class PrometheusReceiver(Component):
         limit = t.job.body_size_limit or DEFAULT_BODY_LIMIT
         with urllib.request.urlopen(req, timeout=t.timeout, context=ctx) as resp:
             body = resp.read(limit + 1)
+            if resp.headers.get("Content-Encoding") == "gzip" and len(body) <= limit:
+                body = _gunzip(body, limit + 1)
             if len(body) > limit:
                 raise ValueError(f"body larger than body_size_limit ({limit} bytes)")
-            if resp.headers.get("Content-Encoding") == "gzip":
-                body = gzip.decompress(body)
         return body.decode("utf-8", errors="replace")
 
     def scrape_once(self, t: Target) -> None:

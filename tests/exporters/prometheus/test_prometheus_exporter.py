@@ -179,6 +179,19 @@ def test_series_expire_after_metric_expiration():
     assert "up" not in families(store.render())
 
 
+@pytest.mark.parametrize("expiration,series_left", [(60, 1), (0, 2)])
+def test_state_stays_bounded_when_nobody_scrapes(expiration, series_left):
+    # Expiry must not wait for a scrape: an exporter nobody scrapes still gets fresh data.
+    now = [1000.0]
+    store = SeriesStore(metric_expiration=expiration, clock=lambda: now[0])
+    store.ingest(request_with(lambda sm: point(new_metric(sm, "gone", "", "", "gauge"), 1), resource={}))
+    for i in range(1000):
+        now[0] += 1
+        store.ingest(request_with(lambda sm: point(new_metric(sm, "up", "", "", "gauge"), i), resource={}))
+    assert store.series_count == series_left  # metric_expiration 0: series never expire
+    assert len(store._groups) <= 100  # one per distinct ResourceMetrics applied within the expiry
+
+
 def test_send_timestamps_and_namespace():
     store = SeriesStore(namespace="skuber", send_timestamps=True)
 

@@ -251,3 +251,32 @@ def test_scope_labels_go_back_into_the_scope():
     assert attrs_dict(app.metrics[0].sum.data_points[0].attributes) == {"method": "GET"}
     own = scopes["github.com/open-telemetry/opentelemetry-collector-contrib/receiver/prometheusreceiver"]
     assert attrs_dict(own.metrics[0].sum.data_points[0].attributes) == {"method": "PUT"}
+
+
+class _GzipBomb(_Serve):
+    """2 MB of metrics text that compresses to a few kilobytes."""
+    body = __import__("gzip").compress(b"# padding\n" * 200_000)
+
+    def do_GET(self):
+        self.send_response(200)
+        self.send_header("Content-Type", "text/plain; version=0.0.4")
+        self.send_header("Content-Encoding", "gzip")
+        self.send_header("Content-Length", str(len(self.body)))
+        self.end_headers()
+        self.wfile.write(self.body)
+
+
+def test_body_size_limit_bounds_the_decompressed_body(make_settings, recorder):
+    srv = ThreadingHTTPServer(("127.0.0.1", 0), _GzipBomb)
+    threading.Thread(target=srv.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True).start()
+    try:
+        cfg = decode(Config, {"config": {"scrape_configs": [{
+            "job_name": "bomb", "body_size_limit": 100_000,
+            "static_configs": [{"targets": [f"127.0.0.1:{srv.server_address[1]}"]}]}]}})
+        rcv = factory.create(make_settings("receiver", "prometheus"), cfg, {"metrics": recorder()})
+        assert len(_GzipBomb.body) < 100_000
+        with pytest.raises(ValueError, match="body_size_limit"):
+            rcv._fetch(rcv.targets[0])
+    finally:
+        srv.shutdown()
+        srv.server_close()
