@@ -63,8 +63,8 @@ def recv_responses(s, n, timeout=10):
     return data
 
 
-def client(port, plan):
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+def run_plan(conn, plan):
+    """PLAN is `code:delay:count,...`: count GETs of /status/code?delay=delay on one connection."""
     for item in plan.split(","):
         code, delay, count = item.split(":")
         for _ in range(int(count)):
@@ -73,6 +73,10 @@ def client(port, plan):
             r.read()
             assert r.status == int(code), r.status
     conn.close()
+
+
+def client(port, plan):
+    run_plan(http.client.HTTPConnection("127.0.0.1", port, timeout=10), plan)
     # One request split across two writes.
     s = socket.create_connection(("127.0.0.1", port), timeout=10)
     s.sendall(b"GET /split HTTP/1.1\r\nHost: 127.0.0.1\r\n")
@@ -94,15 +98,7 @@ def tls_client(port, plan):
     """PLAN as for client, over one keep-alive HTTPS connection (CA in $TLS_CA)."""
     import ssl
     ctx = ssl.create_default_context(cafile=os.environ["TLS_CA"])
-    conn = http.client.HTTPSConnection("localhost", port, timeout=10, context=ctx)
-    for item in plan.split(","):
-        code, delay, count = item.split(":")
-        for _ in range(int(count)):
-            conn.request("GET", f"/status/{code}?delay={delay}")
-            r = conn.getresponse()
-            r.read()
-            assert r.status == int(code), r.status
-    conn.close()
+    run_plan(http.client.HTTPSConnection("localhost", port, timeout=10, context=ctx), plan)
     time.sleep(0.3)
 
 

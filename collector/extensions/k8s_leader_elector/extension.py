@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import socket
 import threading
+import time
 
 from collector.component import Component
 
@@ -85,4 +86,4 @@ class LeaderElectorExtension(Component):
 
     def shutdown(self, deadline: float) -> None:
         if self.elector is not None:
-            self.elector.stop(release=True)
+            self.elector.stop(release=True, timeout=max(0.1, deadline - time.monotonic()))

@@ -56,14 +56,6 @@ class Emitter:
             del self.request.resource_metrics[-1]
 
 
-def default_enabled_metrics() -> set[str]:
-    return {n for n, (_, _, _, on) in METRICS.items() if on}
-
-
-def default_enabled_attrs() -> set[str]:
-    return {n for n, on in RESOURCE_ATTRIBUTES.items() if on}
-
-
 def _meta(obj) -> dict:
     return obj.get("metadata") or {}
 

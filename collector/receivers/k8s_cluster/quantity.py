@@ -47,7 +47,3 @@ def value(text) -> int:
 def milli_value(text) -> int:
     """apimachinery's Quantity.MilliValue(): thousandths, rounded up."""
     return int(math.ceil(parse_quantity(text) * 1000))
-
-
-def as_float(text) -> float:
-    return float(parse_quantity(text))

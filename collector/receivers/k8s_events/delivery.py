@@ -80,7 +80,10 @@ class EventDelivery:
             return
         self.committed = rv
         if self.storage is not None:
-            self.storage.set(CHECKPOINT_KEY, str(rv).encode())
+            try:
+                self.storage.set(CHECKPOINT_KEY, str(rv).encode())
+            except Exception as e:  # disk full, storage closed: the next commit writes it again
+                self.log.warning("k8s_events: could not store checkpoint %d: %s", rv, e)
         if self._on_commit is not None:
             self._on_commit(rv)
 
@@ -168,8 +171,18 @@ class EventDelivery:
 
     def _send(self, batch) -> bool:
         request = new_request("logs")
+        n = 0
         for _, _, ev in batch:
-            append_event(request, ev, self.version)
+            try:
+                append_event(request, ev, self.version)
+                n += 1
+            except (AttributeError, TypeError, ValueError) as e:
+                # A field of an unexpected type: skip this event, not every later one.
+                del request.resource_logs[n:]
+                self._dropped.labels(reason="malformed").inc()
+                self.log.warning("k8s_events: dropped a malformed event: %s", e)
+        if not n:
+            return True
         done = threading.Event()
         outcome: list[bool] = []
 
@@ -177,7 +190,6 @@ class EventDelivery:
             outcome.append(ok)
             done.set()
 
-        n = len(batch)
         try:
             self.consumer.consume(Payload("logs", request, [ack]))
         except Refused as e:

@@ -16,13 +16,16 @@ SEVERITY = {"normal": logs_pb2.SEVERITY_NUMBER_INFO, "warning": logs_pb2.SEVERIT
 
 
 def parse_time(text) -> datetime.datetime | None:
-    """RFC 3339 (with or without fraction); None for null/empty/unparseable."""
+    """RFC 3339 (with or without fraction) as an aware datetime, UTC when the text has no
+    offset; None for null/empty/unparseable."""
     if not text or not isinstance(text, str):
         return None
     try:
-        return datetime.datetime.fromisoformat(text.replace("Z", "+00:00"))
+        t = datetime.datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
         return None
+    # A naive time could not be compared with the receiver's start time.
+    return t if t.tzinfo is not None else t.replace(tzinfo=datetime.timezone.utc)
 
 
 def event_time(ev: dict) -> datetime.datetime | None:

@@ -2,6 +2,7 @@
 a real file_storage extension, and helpers that decode what was delivered."""
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
@@ -118,6 +119,17 @@ def stop(r: FilelogReceiver, timeout: float = 5.0) -> None:
     r.shutdown(time.monotonic() + timeout)
 
 
+@contextlib.contextmanager
+def running(started: tuple[Host, FilelogReceiver]):
+    """`with running(start(...)) as (host, r):` stops the receiver, then its storage."""
+    host, r = started
+    try:
+        yield host, r
+    finally:
+        stop(r)
+        host.close()
+
+
 def wait_count(consumer: RecordingConsumer, n: int, timeout: float = 10.0) -> bool:
     return wait_until(lambda: consumer.count() >= n, timeout)
 
@@ -130,3 +142,29 @@ def cri(i: int, msg: str, tag: str = "F", stream: str = "stdout") -> str:
 
 
 POD_DIR = "ns1_pod-a_0f1e2d3c-4b5a-6978-8a9b-0c1d2e3f4a5b"
+
+
+# Files under a pod's log directory, written with numbered CRI lines `line <i>`.
+OP = [{"type": "container"}]
+
+
+def pod_file(tmp_path, name="0.log", container="app"):
+    d = tmp_path / "pods" / POD_DIR / container
+    d.mkdir(parents=True, exist_ok=True)
+    return d / name
+
+
+def write(path, start, stop_, mode="a", tag="F"):
+    with open(path, mode) as f:
+        f.write("".join(cri(i, f"line {i}", tag) for i in range(start, stop_)))
+
+
+def expect(c, n, timeout=10.0):
+    """The bodies delivered once n arrived, in line order; a duplicate would show by then."""
+    wait_until(lambda: c.count() >= n, timeout)
+    time.sleep(0.2)
+    return sorted(c.bodies(), key=lambda b: int(b.split()[-1]))
+
+
+def lines(a, b):
+    return [f"line {i}" for i in range(a, b)]

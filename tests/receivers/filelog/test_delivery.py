@@ -3,8 +3,7 @@ import time
 
 from collector.testing import wait_until
 
-from .harness import Host, RecordingConsumer, make_receiver, stop
-from .test_rotation import OP, expect, lines, pod_file, write
+from .harness import OP, Host, RecordingConsumer, expect, lines, make_receiver, pod_file, running, stop, write
 
 FAST_RETRY = {"retry_on_failure": {"initial_interval": "20ms", "max_interval": "100ms"}}
 
@@ -26,13 +25,9 @@ def test_clean_restart_repeats_nothing_and_loses_nothing(tmp_path):
     host.close()
     write(f, 100, 150)
     c2 = RecordingConsumer()
-    host, r = start(tmp_path, c2, raw={"start_at": "end"})
-    try:
+    with running(start(tmp_path, c2, raw={"start_at": "end"})) as (host, r):
         assert expect(c2, 50) == lines(100, 150)
         assert sorted(c1.bodies() + c2.bodies(), key=lambda b: int(b.split()[1])) == lines(0, 150)
-    finally:
-        stop(r)
-        host.close()
 
 
 def test_unacknowledged_data_is_sent_again_after_restart(tmp_path):
@@ -44,12 +39,8 @@ def test_unacknowledged_data_is_sent_again_after_restart(tmp_path):
     r.shutdown(time.monotonic() + 0.2)  # acks never came: nothing may be committed
     host.close()
     c2 = RecordingConsumer()
-    host, r = start(tmp_path, c2)
-    try:
+    with running(start(tmp_path, c2)) as (host, r):
         assert expect(c2, 30) == lines(0, 30)
-    finally:
-        stop(r)
-        host.close()
 
 
 def test_acks_after_shutdown_still_commit(tmp_path):
@@ -63,20 +54,15 @@ def test_acks_after_shutdown_still_commit(tmp_path):
     host.close()
     write(f, 20, 25)
     c2 = RecordingConsumer()
-    host, r = start(tmp_path, c2)
-    try:
+    with running(start(tmp_path, c2)) as (host, r):
         assert expect(c2, 5) == lines(20, 25)
-    finally:
-        stop(r)
-        host.close()
 
 
 def test_failed_delivery_rereads_from_committed_offset(tmp_path):
     f = pod_file(tmp_path)
     write(f, 0, 40)
     c = RecordingConsumer("hold")
-    host, r = start(tmp_path, c, read_chunk=1000)
-    try:
+    with running(start(tmp_path, c, read_chunk=1000)) as (host, r):
         assert wait_until(lambda: len(c.held) >= 2)
         c.release(True, 1)  # first batch delivered
         c.release(False)    # the rest dropped downstream
@@ -85,32 +71,24 @@ def test_failed_delivery_rereads_from_committed_offset(tmp_path):
         assert sorted(set(c.bodies(delivered=True)), key=lambda b: int(b.split()[1])) == lines(0, 40)
         assert host.telemetry.value("skuber_filelog_rewinds_total", {"receiver": "filelog"}) >= 1
         assert wait_until(lambda: r.readers and r.readers[0].committed == f.stat().st_size, 5)
-    finally:
-        stop(r)
-        host.close()
 
 
 def test_refused_batches_are_retried_without_loss_or_duplicates(tmp_path):
     f = pod_file(tmp_path)
     write(f, 0, 30)
     c = RecordingConsumer(refuse_times=3)
-    host, r = start(tmp_path, c)
-    try:
+    with running(start(tmp_path, c)) as (host, r):
         assert expect(c, 30) == lines(0, 30)
         assert c.refused == 3
         assert host.telemetry.value("otelcol_receiver_refused_log_records_total",
                                     {"receiver": "filelog", "transport": ""}) > 0
-    finally:
-        stop(r)
-        host.close()
 
 
 def test_unacknowledged_data_is_bounded(tmp_path):
     f = pod_file(tmp_path)
     write(f, 0, 2000)
     c = RecordingConsumer("hold")
-    host, r = start(tmp_path, c, read_chunk=4096, max_inflight_batches=3)
-    try:
+    with running(start(tmp_path, c, read_chunk=4096, max_inflight_batches=3)) as (host, r):
         assert wait_until(lambda: len(c.payloads) >= 3)
         time.sleep(0.3)
         assert len(c.payloads) == 3  # reading stopped: the file is the buffer
@@ -120,9 +98,6 @@ def test_unacknowledged_data_is_bounded(tmp_path):
                 time.sleep(0.005)
         c.release()
         assert expect(c, 2000) == lines(0, 2000)
-    finally:
-        stop(r)
-        host.close()
 
 
 def test_partial_sequence_is_never_split_by_a_restart(tmp_path):
@@ -136,25 +111,17 @@ def test_partial_sequence_is_never_split_by_a_restart(tmp_path):
     host.close()
     write(f, 8, 9)
     c2 = RecordingConsumer()
-    host, r = start(tmp_path, c2)
-    try:
+    with running(start(tmp_path, c2)) as (host, r):
         assert expect(c2, 1) == ["line 5line 6line 7line 8"]
-    finally:
-        stop(r)
-        host.close()
 
 
 def test_missing_newline_at_eof_is_flushed_after_force_flush_period(tmp_path):
     f = pod_file(tmp_path)
     f.write_text("2023-06-22T10:27:25.813799277Z stdout F no newline")
     c = RecordingConsumer()
-    host, r = start(tmp_path, c, raw={"force_flush_period": "100ms"})
-    try:
+    with running(start(tmp_path, c, raw={"force_flush_period": "100ms"})) as (host, r):
         assert wait_until(lambda: c.count() >= 1, 5)
         assert c.bodies() == ["no newline"]
-    finally:
-        stop(r)
-        host.close()
 
 
 def test_long_lines_are_split_not_dropped(tmp_path):
@@ -226,13 +193,9 @@ def test_synchronous_nack_is_read_again(tmp_path):
     f = pod_file(tmp_path)
     write(f, 0, 20)
     c = SyncNackOnce()
-    host, r = start(tmp_path, c)
-    try:
+    with running(start(tmp_path, c)) as (host, r):
         assert expect(c, 20) == lines(0, 20)
         assert c.nacked == 1
-    finally:
-        stop(r)
-        host.close()
 
 
 class Permanent(RecordingConsumer):
@@ -246,12 +209,8 @@ def test_permanent_error_is_counted_as_dropped_and_reading_moves_on(tmp_path):
     f = pod_file(tmp_path)
     write(f, 0, 20)
     c = Permanent()
-    host, r = start(tmp_path, c)
-    try:
+    with running(start(tmp_path, c)) as (host, r):
         assert wait_until(lambda: host.telemetry.value(
             "skuber_dropped_items_total", {"component": "receiver/filelog", "signal": "logs",
                                            "reason": "permanent_error"}) == 20, 5)
         assert wait_until(lambda: r.readers and r.readers[0].committed == f.stat().st_size, 5)
-    finally:
-        stop(r)
-        host.close()

@@ -5,8 +5,7 @@ import time
 from collector.receivers.filelog.k8s_path import k8s_attributes
 from collector.testing import wait_until
 
-from .harness import POD_DIR, Host, RecordingConsumer, make_receiver, stop
-from .test_rotation import OP, expect, lines, pod_file, write
+from .harness import OP, POD_DIR, Host, RecordingConsumer, expect, lines, make_receiver, pod_file, stop, write
 
 
 def test_start_at_end_skips_existing_lines_on_first_run(tmp_path):

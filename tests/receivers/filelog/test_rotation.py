@@ -6,31 +6,8 @@ import time
 
 from collector.testing import wait_until
 
-from .harness import POD_DIR, Host, RecordingConsumer, cri, make_receiver, stop
-
-OP = [{"type": "container"}]
-
-
-def pod_file(tmp_path, name="0.log", container="app"):
-    d = tmp_path / "pods" / POD_DIR / container
-    d.mkdir(parents=True, exist_ok=True)
-    return d / name
-
-
-def write(path, start, stop_, mode="a", tag="F"):
-    with open(path, mode) as f:
-        f.write("".join(cri(i, f"line {i}", tag) for i in range(start, stop_)))
-
-
-def expect(c, n, timeout=10.0):
-    wait_until(lambda: c.count() >= n, timeout)
-    time.sleep(0.2)  # anything extra (a duplicate) would arrive by now
-    return sorted(c.bodies(), key=lambda b: int(b.split()[-1]))
-
-
-def lines(a, b):
-    return [f"line {i}" for i in range(a, b)]
-
+from .harness import (OP, POD_DIR, Host, RecordingConsumer, cri, expect, lines, make_receiver, pod_file,
+                      running, stop, write)
 
 def start(tmp_path, c, **extra):
     host = Host(tmp_path / "state")
@@ -43,8 +20,7 @@ def test_rename_and_create_rotation_loses_no_line(tmp_path):
     f = pod_file(tmp_path)
     write(f, 0, 100)
     c = RecordingConsumer()
-    host, r = start(tmp_path, c)
-    try:
+    with running(start(tmp_path, c)) as (host, r):
         assert wait_until(lambda: c.count() >= 100)
         # The runtime keeps writing to the old file for a moment after the kubelet renamed it.
         rotated = f.with_name("0.log.20261203-101500")
@@ -55,9 +31,6 @@ def test_rename_and_create_rotation_loses_no_line(tmp_path):
         assert expect(c, 200) == lines(0, 200)
         res = {tuple(sorted(a.items())) for a, _ in c.records()}
         assert len(res) == 1 and dict(next(iter(res)))["k8s.container.restart_count"] == "0"
-    finally:
-        stop(r)
-        host.close()
 
 
 def test_rotated_tail_keeps_pod_metadata(tmp_path):
@@ -65,8 +38,7 @@ def test_rotated_tail_keeps_pod_metadata(tmp_path):
     f = pod_file(tmp_path)
     write(f, 0, 10)
     c = RecordingConsumer("hold")
-    host, r = start(tmp_path, c, max_inflight_batches=1, read_chunk=200)
-    try:
+    with running(start(tmp_path, c, max_inflight_batches=1, read_chunk=200)) as (host, r):
         assert wait_until(lambda: c.count() >= 1)
         os.rename(f, f.with_name("0.log.20261203-101500"))
         for _ in range(200):
@@ -77,17 +49,13 @@ def test_rotated_tail_keeps_pod_metadata(tmp_path):
         c.release()
         assert expect(c, 10) == lines(0, 10)
         assert all(a.get("k8s.pod.uid") == POD_DIR.split("_")[2] for a, _ in c.records())
-    finally:
-        stop(r)
-        host.close()
 
 
 def test_copytruncate_rotation_loses_no_line(tmp_path):
     f = pod_file(tmp_path, "app.log")
     write(f, 0, 100)
     c = RecordingConsumer()
-    host, r = start(tmp_path, c, raw={"include": [str(tmp_path / "pods/*/*/app.log")]})
-    try:
+    with running(start(tmp_path, c, raw={"include": [str(tmp_path / "pods/*/*/app.log")]})) as (host, r):
         assert wait_until(lambda: c.count() >= 100)
         # Lines written just before the copy: only the copy has them once the original is truncated.
         write(f, 100, 120)
@@ -95,33 +63,25 @@ def test_copytruncate_rotation_loses_no_line(tmp_path):
         os.truncate(f, 0)
         write(f, 120, 140)
         assert expect(c, 140) == lines(0, 140)
-    finally:
-        stop(r)
-        host.close()
 
 
 def test_truncation_restarts_from_zero(tmp_path):
     f = pod_file(tmp_path)
     write(f, 0, 50)
     c = RecordingConsumer()
-    host, r = start(tmp_path, c)
-    try:
+    with running(start(tmp_path, c)) as (host, r):
         assert wait_until(lambda: c.count() >= 50)
         os.truncate(f, 0)
         time.sleep(0.1)
         write(f, 50, 60)
         assert expect(c, 60) == lines(0, 60)
-    finally:
-        stop(r)
-        host.close()
 
 
 def test_truncation_with_writer_hole_skips_leading_nuls(tmp_path):
     f = pod_file(tmp_path)
     write(f, 0, 50)
     c = RecordingConsumer()
-    host, r = start(tmp_path, c)
-    try:
+    with running(start(tmp_path, c)) as (host, r):
         assert wait_until(lambda: c.count() >= 50)
         size = f.stat().st_size
         os.truncate(f, 0)
@@ -130,17 +90,13 @@ def test_truncation_with_writer_hole_skips_leading_nuls(tmp_path):
             w.seek(size)
             w.write("".join(cri(i, f"line {i}") for i in range(50, 55)).encode())
         assert expect(c, 55) == lines(0, 55)
-    finally:
-        stop(r)
-        host.close()
 
 
 def test_deleted_while_open_is_read_to_the_end(tmp_path):
     f = pod_file(tmp_path)
     write(f, 0, 40)
     c = RecordingConsumer("hold")
-    host, r = start(tmp_path, c, max_inflight_batches=1, read_chunk=300)
-    try:
+    with running(start(tmp_path, c, max_inflight_batches=1, read_chunk=300)) as (host, r):
         assert wait_until(lambda: c.count() >= 1)
         os.unlink(f)
         deadline = time.monotonic() + 10
@@ -150,9 +106,6 @@ def test_deleted_while_open_is_read_to_the_end(tmp_path):
         c.release()
         assert expect(c, 40) == lines(0, 40)
         assert wait_until(lambda: not r.readers, 5)  # drained, then closed
-    finally:
-        stop(r)
-        host.close()
 
 
 def test_rotation_while_agent_was_down(tmp_path):
@@ -167,12 +120,8 @@ def test_rotation_while_agent_was_down(tmp_path):
     os.rename(f, f.with_name("0.log.20261203-101500"))
     write(f, 70, 80, mode="w")
     c2 = RecordingConsumer()
-    host, r = start(tmp_path, c2, raw={"start_at": "end"})
-    try:
+    with running(start(tmp_path, c2, raw={"start_at": "end"})) as (host, r):
         assert expect(c2, 30) == lines(50, 80)
-    finally:
-        stop(r)
-        host.close()
 
 
 def test_symlinked_paths_are_read_once_with_pod_metadata(tmp_path):
@@ -202,12 +151,8 @@ def test_compressed_rotated_files_are_ignored(tmp_path):
     raw_gz = f.with_name("1.log")  # compressed content under a .log name: ignored by magic bytes
     raw_gz.write_bytes(gzip.compress(b"x" * 100))
     c = RecordingConsumer()
-    host, r = start(tmp_path, c, raw={"include": [str(tmp_path / "pods/*/*/*.log*")]})
-    try:
+    with running(start(tmp_path, c, raw={"include": [str(tmp_path / "pods/*/*/*.log*")]})) as (host, r):
         assert expect(c, 5) == lines(0, 5)
-    finally:
-        stop(r)
-        host.close()
 
 
 def test_file_created_and_rotated_while_agent_was_down(tmp_path):
@@ -223,9 +168,5 @@ def test_file_created_and_rotated_while_agent_was_down(tmp_path):
     os.rename(f, f.with_name("0.log.20261203-101500"))
     write(f, 30, 40, mode="w")
     c2 = RecordingConsumer()
-    host, r = start(tmp_path, c2, raw={"start_at": "end"})
-    try:
+    with running(start(tmp_path, c2, raw={"start_at": "end"})) as (host, r):
         assert expect(c2, 40) == lines(0, 40)
-    finally:
-        stop(r)
-        host.close()

@@ -13,7 +13,7 @@ from collector.pdata import new_request
 from collector.receivers.k8s_cluster.metric_builder import attrs_dict
 from collector.receivers.k8s_events import factory
 from collector.receivers.k8s_events.config import Config
-from collector.receivers.k8s_events.mapping import SCOPE_NAME, append_event
+from collector.receivers.k8s_events.mapping import SCOPE_NAME, append_event, event_time
 from collector.testing import wait_until
 
 
@@ -71,6 +71,11 @@ def test_normal_is_info_unknown_type_has_no_severity_and_zero_count_is_omitted()
     assert "k8s.event.count" not in attrs_dict(a.attributes)
     assert b.severity_number == 0 and b.severity_text == ""
     assert b.time_unix_nano == 1714557600123456000
+
+
+def test_a_time_without_offset_is_utc():
+    ev = {"lastTimestamp": "2024-05-01T10:00:00"}
+    assert event_time(ev) == datetime.datetime(2024, 5, 1, 10, tzinfo=datetime.timezone.utc)
 
 
 def old_event(pod, msg):
@@ -293,3 +298,70 @@ def test_failover_hands_the_checkpoint_over_through_the_lease(fake_api, make_set
             rcv.shutdown(time.monotonic() + 5)
             ext.shutdown(time.monotonic() + 5)
             st.shutdown(time.monotonic() + 5)
+
+
+def test_a_malformed_event_is_dropped_and_later_events_still_flow(fake_api, make_settings, fake_host, recorder):
+    pod = o.pod("p", "shop")
+    sink = recorder()
+    rcv = start_receiver(make_settings, fake_host, sink, {})
+    try:
+        assert wait_until(lambda: rcv._informers and rcv._informers[0].synced, 10)
+        bad = o.core_event(pod, message="bad")
+        bad["type"], bad["involvedObject"] = 5, "not an object"
+        fake_api.create(bad)
+        fake_api.create(o.core_event(pod, message="good"))
+        assert wait_until(lambda: "good" in messages(sink.payloads), 10)
+        assert "bad" not in messages(sink.payloads)
+    finally:
+        rcv.shutdown(time.monotonic() + 5)
+
+
+class _BrokenStorage:
+    def get(self, key):
+        return None
+
+    def set(self, key, value):
+        raise OSError("disk full")
+
+
+def test_a_failing_checkpoint_write_does_not_stop_delivery(make_settings, recorder):
+    from collector.receivers.k8s_events.delivery import EventDelivery
+    sink = recorder()
+    settings = make_settings("receiver", "k8s_events")
+    d = EventDelivery(sink, _BrokenStorage(), settings.telemetry, settings.logger)
+    pod = o.pod("p", "shop")
+    d.start()
+    try:
+        for rv, msg in ((10, "first"), (11, "second")):
+            ev = o.core_event(pod, message=msg)
+            ev["metadata"]["resourceVersion"] = str(rv)
+            d.offer(ev, rv)
+            assert wait_until(lambda: msg in messages(sink.payloads), 5)
+        assert d.committed == 11
+    finally:
+        d.stop()
+
+
+class _FailsOnce:
+    def __init__(self, sink):
+        self.sink, self.calls = sink, 0
+
+    def consume(self, payload):
+        self.calls += 1
+        if self.calls == 1:
+            raise RuntimeError("a processor bug")
+        self.sink.consume(payload)
+
+
+def test_an_unexpected_consumer_error_is_retried(make_settings, recorder):
+    from collector.receivers.k8s_events.delivery import EventDelivery
+    sink = recorder()
+    settings = make_settings("receiver", "k8s_events")
+    d = EventDelivery(_FailsOnce(sink), None, settings.telemetry, settings.logger, retry_initial=0.01)
+    ev = o.core_event(o.pod("p", "shop"), message="once")
+    d.offer(ev, 10)
+    d.start()
+    try:
+        assert wait_until(lambda: messages(sink.payloads) == ["once"], 5)
+    finally:
+        d.stop()
