@@ -14,8 +14,9 @@ import threading
 from typing import Callable
 
 from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import ExportMetricsServiceRequest
-from opentelemetry.proto.common.v1.common_pb2 import KeyValue
 from opentelemetry.proto.metrics.v1 import metrics_pb2
+
+from collector.receivers.k8s_cluster.metric_builder import set_attrs
 
 Attrs = tuple[tuple[str, object], ...]
 
@@ -32,20 +33,6 @@ SIZE_BUCKETS = (0, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192)
 def attrs(**kw) -> Attrs:
     """Attribute tuple from keyword args; dotted names via **{"a.b": v}. Empty strings dropped."""
     return tuple(sorted((k, v) for k, v in kw.items() if v is not None and v != ""))
-
-
-def set_kv(target, items: Attrs) -> None:
-    for k, v in items:
-        kv: KeyValue = target.add()
-        kv.key = k
-        if isinstance(v, bool):
-            kv.value.bool_value = v
-        elif isinstance(v, int):
-            kv.value.int_value = v
-        elif isinstance(v, float):
-            kv.value.double_value = v
-        else:
-            kv.value.string_value = str(v)
 
 
 class _Sum:
@@ -190,7 +177,7 @@ class MetricStore:
         for res, metrics in by_resource.items():
             rm = req.resource_metrics.add()
             full = res + (resource_extra(res) if resource_extra else ())
-            set_kv(rm.resource.attributes, full)
+            set_attrs(rm.resource.attributes, full)
             sm = rm.scope_metrics.add()
             sm.scope.name = SCOPE_NAME
             sm.metrics.extend(metrics.values())
@@ -217,4 +204,4 @@ class MetricStore:
         if m.kind != "gauge":
             dp.start_time_unix_nano = cell.start
         dp.time_unix_nano = now
-        set_kv(dp.attributes, a)
+        set_attrs(dp.attributes, a)

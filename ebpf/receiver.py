@@ -131,7 +131,8 @@ class ApmReceiver(Component):
                                           tls=ebpf.tls_uprobes)
         tracer = BpfTracer(opts, ebpf.kernel_headers_search, ebpf.headers_cache_dir,
                            on_tcp=lambda e: self.tcp.handle(decode_event(e)),
-                           on_http=self.http.handle_raw if self.http else None, logger=self.log)
+                           on_http=self.http.handle_raw if self.http else None, logger=self.log,
+                           count_drop=self.count_lost)
         tracer.tls_libraries = ebpf.tls_libraries
         try:
             tracer.load()
@@ -215,9 +216,9 @@ class ApmReceiver(Component):
                 self.http.collect_kernel()
                 self.http.expire(time.monotonic())
         if tracer is not None:
+            from .tracer import DROP_REASONS
             drops = tracer.drops()
-            for idx, reason in ((0, "tcp_ring_full"), (1, "http_ring_full"), (2, "pid_table_full"),
-                                (3, "http_request_missed_at_attach")):
+            for idx, reason in enumerate(DROP_REASONS):
                 n = drops.get(idx, 0)
                 self.count_lost(reason, n - self._kernel_drops.get(idx, 0))
                 self._kernel_drops[idx] = n

@@ -17,13 +17,15 @@ from . import bpf_program, headers
 log = logging.getLogger(__name__)
 
 TRACK_AUTO, TRACK_ON, TRACK_OFF = 1, 2, 3
-DROP_TCP_RING, DROP_HTTP_RING, DROP_PID_TABLE = 0, 1, 2
+# The kernel's lost-event counters (the `drops` array of apm_common.h), by index.
+DROP_REASONS = ("tcp_ring_full", "http_ring_full", "pid_table_full", "http_request_missed_at_attach")
 
 
 class BpfTracer:
     def __init__(self, opts: bpf_program.ProgramOptions, header_search: list[str],
                  headers_cache_dir: str, on_tcp: Callable, on_http: Callable | None = None,
-                 logger: logging.Logger | None = None) -> None:
+                 logger: logging.Logger | None = None,
+                 count_drop: Callable[[str, int], None] | None = None) -> None:
         self.opts = opts
         self.header_search = header_search
         self.headers_cache_dir = headers_cache_dir
@@ -38,6 +40,7 @@ class BpfTracer:
         self.tls_attached: list[str] = []
         self._tls_inodes: set[tuple[int, int]] = set()
         self.handler_errors = 0
+        self._count_drop = count_drop or (lambda reason, n: None)
         self.poll_interval = 0.05  # seconds between ring buffer drains
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -135,22 +138,25 @@ class BpfTracer:
                 self.log.info("apm: OpenSSL uprobes on %s (mapped by pid %d)", lib, pid)
         return added
 
+    def _handler_failed(self, what: str) -> None:
+        """A handler bug must not kill the poll thread: the event is lost, counted."""
+        self.handler_errors += 1
+        self._count_drop("handler_error", 1)
+        if self.handler_errors <= 3:
+            self.log.exception("apm: %s failed", what)
+
     def _tcp_cb(self, _ctx, data, _size) -> int:
         try:
             self.on_tcp(self.bpf["tcp_events"].event(data))
-        except Exception:  # a handler bug must not kill the poll thread; counted
-            self.handler_errors += 1
-            if self.handler_errors <= 3:
-                self.log.exception("apm: tcp event handler failed")
+        except Exception:
+            self._handler_failed("tcp event handler")
         return 0
 
     def _http_cb(self, _ctx, data, size) -> int:
         try:
             self.on_http(self.bpf["http_events"].event(data), size)
         except Exception:
-            self.handler_errors += 1
-            if self.handler_errors <= 3:
-                self.log.exception("apm: http event handler failed")
+            self._handler_failed("http event handler")
         return 0
 
     def start(self) -> None:
@@ -165,7 +171,7 @@ class BpfTracer:
                 with self.lock:
                     self.bpf.ring_buffer_consume()
             except Exception:
-                self.handler_errors += 1
+                self._handler_failed("ring buffer poll")
 
     def poll_now(self) -> None:
         """Drains pending events on the caller's thread (tests; final flush at shutdown)."""

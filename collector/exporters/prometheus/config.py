@@ -5,6 +5,7 @@ from dataclasses import dataclass, field
 
 from collector.config import ConfigError, Duration
 from collector.config.tls import TLSServerConfig
+from collector.otlp.listen import split_endpoint
 
 TRANSLATION_STRATEGIES = ("UnderscoreEscapingWithSuffixes", "UnderscoreEscapingWithoutSuffixes",
                           "NoUTF8EscapingWithSuffixes", "NoTranslation")
@@ -39,9 +40,10 @@ class Config:
     def validate(self) -> None:
         if not self.endpoint:
             raise ConfigError("endpoint", "must be set (host:port)")
-        host, sep, port = self.endpoint.rpartition(":")
-        if not sep or not port.isdigit() or int(port) > 65535:
-            raise ConfigError("endpoint", f"expected host:port, got {self.endpoint!r}")
+        try:
+            split_endpoint(self.endpoint)
+        except ValueError as e:
+            raise ConfigError("endpoint", str(e)) from None
         if self.translation_strategy and self.translation_strategy not in TRANSLATION_STRATEGIES:
             raise ConfigError("translation_strategy", f"invalid translation_strategy: {self.translation_strategy}")
         if self.translation_strategy in ("NoUTF8EscapingWithSuffixes", "NoTranslation"):

@@ -2,12 +2,13 @@
 the Prometheus text format at http://<endpoint>/metrics."""
 from __future__ import annotations
 
-import ssl
+import socket
 import threading
 import zlib
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from collector.component import Component
+from collector.otlp.listen import ServerTLS, split_endpoint
 from collector.pdata import count_items
 
 from .config import Config
@@ -15,21 +16,6 @@ from .series_store import SeriesStore
 
 TEXT_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 OPENMETRICS_CONTENT_TYPE = "application/openmetrics-text; version=1.0.0; charset=utf-8"
-
-
-def _server_ssl_context(tls) -> ssl.SSLContext:
-    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    versions = {"1.0": ssl.TLSVersion.TLSv1, "1.1": ssl.TLSVersion.TLSv1_1,
-                "1.2": ssl.TLSVersion.TLSv1_2, "1.3": ssl.TLSVersion.TLSv1_3}
-    if tls.min_version:
-        ctx.minimum_version = versions[tls.min_version]
-    if tls.max_version:
-        ctx.maximum_version = versions[tls.max_version]
-    ctx.load_cert_chain(tls.cert_file, tls.key_file)
-    if tls.client_ca_file:
-        ctx.load_verify_locations(tls.client_ca_file)
-        ctx.verify_mode = ssl.CERT_REQUIRED
-    return ctx
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -82,6 +68,10 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(data)
 
 
+class _IPv6Server(ThreadingHTTPServer):
+    address_family = socket.AF_INET6
+
+
 class PrometheusExporter(Component):
     def __init__(self, settings, config: Config, signals=frozenset({"metrics"})):
         self.settings = settings
@@ -100,12 +90,13 @@ class PrometheusExporter(Component):
         return self._httpd.server_address[:2]
 
     def start(self, host) -> None:
-        hostname, _, port = self.config.endpoint.rpartition(":")
-        self._httpd = ThreadingHTTPServer((hostname or "0.0.0.0", int(port)), _Handler)
+        address, port = split_endpoint(self.config.endpoint)
+        server_class = _IPv6Server if ":" in address else ThreadingHTTPServer
+        self._httpd = server_class((address or "0.0.0.0", port), _Handler)
         self._httpd.daemon_threads = True
         self._httpd.exporter = self
         if self.config.tls is not None:
-            self._httpd.socket = _server_ssl_context(self.config.tls).wrap_socket(
+            self._httpd.socket = ServerTLS.from_config(self.config.tls).ssl_context().wrap_socket(
                 self._httpd.socket, server_side=True)
         self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.2},
                                         daemon=True, name=f"prometheus-{self.settings.id}")

@@ -52,12 +52,13 @@ def _seconds(prefix: bytes) -> int:
 
 
 def parse_time(ts: bytes) -> int:
-    """RFC 3339 timestamp -> Unix nanoseconds, exact to the nanosecond. Raises ValueError."""
+    """RFC 3339 timestamp -> Unix nanoseconds, exact to the nanosecond. Raises ValueError,
+    also for times OTLP cannot hold (before 1970, after 2554)."""
     # Fast path: containerd's fixed 9-digit UTC form, `2023-06-22T10:27:25.813799277Z`.
     if len(ts) == 30 and ts[29] == 90 and ts[19] == 46:
         frac = ts[20:29]
         if frac.isdigit():
-            return _seconds(ts[:19]) * 1_000_000_000 + int(frac)
+            return _in_range(_seconds(ts[:19]) * 1_000_000_000 + int(frac))
     m = _RFC3339.match(ts)
     if m is None:
         raise ValueError(f"bad timestamp {ts[:40]!r}")
@@ -69,7 +70,16 @@ def parse_time(ts: bytes) -> int:
         sign = 1 if tz[:1] == b"+" else -1
         digits = tz[1:].replace(b":", b"")
         secs -= sign * (int(digits[:2]) * 3600 + int(digits[2:]) * 60)
-    return secs * 1_000_000_000 + ns
+    return _in_range(secs * 1_000_000_000 + ns)
+
+
+MAX_TIME_NS = 1 << 64  # OTLP's time_unix_nano is a fixed64
+
+
+def _in_range(ns: int) -> int:
+    if not 0 <= ns < MAX_TIME_NS:
+        raise ValueError("timestamp outside the range of OTLP times")
+    return ns
 
 
 def detect_format(line: bytes) -> str | None:

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from . import otlp_encoding as enc
 from .config import ContainerOperator
-from .container import (FORMAT_CONTAINERD, FORMAT_DOCKER, STDERR, STDOUT,
+from .container import (FORMAT_CONTAINERD, FORMAT_DOCKER, MAX_TIME_NS, STDERR, STDOUT,
                         PartialJoiner, _second_cache, _seconds, parse_docker_line, parse_time)
 from .otlp_encoding import RecordWriter
 
@@ -72,6 +72,7 @@ def encode_lines(lines: list[bytes], writer: RecordWriter, *, op: ContainerOpera
     table = enc.TABLE_SIZE
     pack_time = enc.PACK_TIME
     sec_cache = _second_cache
+    max_time = MAX_TIME_NS
     size = 0
     count = 0
     last_line = lines[-1] if lines else None
@@ -110,7 +111,7 @@ def encode_lines(lines: list[bytes], writer: RecordWriter, *, op: ContainerOpera
                         t = parse_time(ts)
                     except ValueError:
                         t = -1
-                if t >= 0 and (not fmt_fixed or (fmt_fixed == FORMAT_CONTAINERD) == ts.endswith(b"Z")):
+                if 0 <= t < max_time and (not fmt_fixed or (fmt_fixed == FORMAT_CONTAINERD) == ts.endswith(b"Z")):
                     msg = parts[3] if len(parts) == 4 else b""
                     if not transcode and not msg.isascii():
                         fixed = _valid_utf8(msg)

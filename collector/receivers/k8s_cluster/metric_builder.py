@@ -4,9 +4,10 @@ from __future__ import annotations
 from opentelemetry.proto.metrics.v1 import metrics_pb2
 
 
-def set_attrs(repeated, attrs: dict) -> None:
-    """Append attributes; strings, bools, ints and floats keep their OTLP types. None is skipped."""
-    for k, v in attrs.items():
+def set_attrs(repeated, attrs) -> None:
+    """Append attributes (a dict or (key, value) pairs); strings, bools, ints and floats keep
+    their OTLP types. None is skipped."""
+    for k, v in (attrs.items() if isinstance(attrs, dict) else attrs):
         if v is None:
             continue
         kv = repeated.add()

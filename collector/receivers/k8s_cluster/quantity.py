@@ -16,8 +16,22 @@ _DECIMAL = {"n": Decimal("1e-9"), "u": Decimal("1e-6"), "m": Decimal("1e-3"), ""
 _RE = re.compile(r"^([+-]?(?:\d+\.?\d*|\.\d+))(?:([eE][+-]?\d+)|(Ki|Mi|Gi|Ti|Pi|Ei|[numkMGTPE]))?$")
 
 
+# "No quantity may represent a number greater than 2^63-1 in magnitude" (resource.Quantity).
+_MAX = Decimal(2 ** 63 - 1)
+
+
 def parse_quantity(text) -> Decimal:
     """The exact value of a quantity; ValueError on anything the API server would reject."""
+    try:
+        q = _parse(text)
+    except ArithmeticError:  # decimal.Overflow: an exponent like 1e999999999
+        raise ValueError(f"quantity {text!r} out of range") from None
+    if not q.is_finite() or abs(q) > _MAX:
+        raise ValueError(f"quantity {text!r} out of range")
+    return q
+
+
+def _parse(text) -> Decimal:
     if isinstance(text, bool):
         raise ValueError(f"invalid quantity {text!r}")
     if isinstance(text, (int, float)):

@@ -126,7 +126,7 @@ class K8sClusterReceiver(Component):
                               self.config.allocatable_types_to_report)
                     else:
                         build(em, obj)
-                except (AttributeError, TypeError, ValueError) as e:
+                except (AttributeError, TypeError, ValueError, ArithmeticError) as e:
                     # a malformed object: skip it, count it, keep the rest of the request
                     em.errors.append(f"{kind}: {e}")
         if em.errors:

@@ -201,6 +201,10 @@ class EventDelivery:
             self.telemetry.dropped("logs", n, "permanent_error")
             self.log.error("k8s_events: %d events rejected for good: %s", n, e)
             return True
+        except Exception as e:  # a bug downstream: retried as a refusal, never the end of delivery
+            self.telemetry.receiver_refused("logs", n)
+            self.log.warning("k8s_events: delivering %d events failed, will retry: %s", n, e)
+            return False
         self.telemetry.receiver_accepted("logs", n)
         deadline = time.monotonic() + self.ack_timeout
         while not done.wait(0.2):

@@ -72,7 +72,7 @@ class KubeStateMetricsReceiver(Component):
         try:
             rows = rows_fn(obj, self.ctx)
             blob = render(rows, int(self.settings.clock() * 1e9))
-        except (AttributeError, TypeError, ValueError, KeyError):
+        except (AttributeError, TypeError, ValueError, KeyError, ArithmeticError):
             # a malformed object: skipped and counted; the informer then holds nothing for it
             self._bad.inc()
             self.log.debug("kube_state_metrics: skipped malformed %s %s", resource, md.get("name"), exc_info=True)

@@ -5,9 +5,24 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 from collector.config import ConfigError, Duration
+
+
+_SIZE = re.compile(r"^(\d+)([KMGTPE]i?B|B)?$")
+_SIZE_POWERS = {"B": 0, "K": 1, "M": 2, "G": 3, "T": 4, "P": 5, "E": 6}
+
+
+def parse_prometheus_size(value) -> int:
+    """Prometheus' data sizes (alecthomas/units Base2Bytes): a byte count, or "512KB", "10MB",
+    "1GiB"... where KB and KiB are both 1024 bytes."""
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        return value
+    m = _SIZE.match(str(value).strip())
+    if m is None:
+        raise ValueError(f"invalid size {value!r}: use bytes or B, KB, MB, GB, TB, PB, EB")
+    return int(m.group(1)) * 1024 ** _SIZE_POWERS[(m.group(2) or "B")[0]]
 
 
 @dataclass
@@ -46,13 +61,21 @@ class ScrapeConfig:
     bearer_token_file: str = ""
     tls_config: TLSConfig = field(default_factory=TLSConfig)
     static_configs: list[StaticConfig] = field(default_factory=list)
-    # Largest accepted scrape body; bigger answers fail the scrape (a bounded read).
-    body_size_limit: int = 0
+    # Largest accepted uncompressed scrape body; bigger answers fail the scrape. Bytes, or a
+    # Prometheus size such as "10MB" (base 2, as Prometheus reads it). 0: our own bound.
+    body_size_limit: Any = 0
     sample_limit: int = 0
+
+    def body_size_bytes(self) -> int:
+        return parse_prometheus_size(self.body_size_limit)
 
     def validate(self) -> None:
         if not self.job_name:
             raise ConfigError("job_name", "must be set")
+        try:
+            self.body_size_bytes()
+        except ValueError as e:
+            raise ConfigError("body_size_limit", str(e)) from None
         for sc in self.static_configs:
             for t in sc.targets:
                 host, sep, port = t.rpartition(":")

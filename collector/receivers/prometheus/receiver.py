@@ -2,6 +2,7 @@
 metrics request (convert.py). One thread per target, so a slow target delays only itself."""
 from __future__ import annotations
 
+import functools
 import http.client
 import random
 import re
@@ -37,6 +38,28 @@ def _gunzip(data: bytes, max_size: int) -> bytes:
             break
         data = inflate.unused_data
     return out
+
+
+class _NamedHTTPSConnection(http.client.HTTPSConnection):
+    """Sends and verifies tls_config.server_name instead of the target's address (SNI)."""
+    server_name = ""
+
+    def connect(self):
+        http.client.HTTPConnection.connect(self)
+        self.sock = self._context.wrap_socket(self.sock, server_hostname=self.server_name)
+
+
+class _NamedHTTPSHandler(urllib.request.HTTPSHandler):
+    def __init__(self, context: ssl.SSLContext, server_name: str):
+        super().__init__(context=context)
+        self._server_name = server_name
+
+    def https_open(self, req):
+        def connection(host, **kw):
+            conn = _NamedHTTPSConnection(host, **kw)
+            conn.server_name = self._server_name
+            return conn
+        return self.do_open(connection, req, context=self._context)
 
 
 class Target:
@@ -108,7 +131,7 @@ class PrometheusReceiver(Component):
         if t.job.bearer_token_file:
             with open(t.job.bearer_token_file) as f:
                 req.add_header("Authorization", f"Bearer {f.read().strip()}")
-        ctx = None
+        open_url = urllib.request.urlopen
         if t.job.scheme == "https":
             tls = t.job.tls_config
             ctx = ssl.create_default_context(cafile=tls.ca_file or None)
@@ -117,8 +140,12 @@ class PrometheusReceiver(Component):
             if tls.insecure_skip_verify:
                 ctx.check_hostname = False
                 ctx.verify_mode = ssl.CERT_NONE
-        limit = t.job.body_size_limit or DEFAULT_BODY_LIMIT
-        with urllib.request.urlopen(req, timeout=t.timeout, context=ctx) as resp:
+            if tls.server_name:
+                open_url = urllib.request.build_opener(_NamedHTTPSHandler(ctx, tls.server_name)).open
+            else:
+                open_url = functools.partial(urllib.request.urlopen, context=ctx)
+        limit = t.job.body_size_bytes() or DEFAULT_BODY_LIMIT
+        with open_url(req, timeout=t.timeout) as resp:
             body = resp.read(limit + 1)
             if resp.headers.get("Content-Encoding") == "gzip" and len(body) <= limit:
                 body = _gunzip(body, limit + 1)

@@ -75,6 +75,8 @@ def test_config_defaults_and_validation():
     assert not cfg.resource_to_telemetry_conversion.enabled and cfg.adds_suffixes()
     with pytest.raises(ConfigErrors, match="endpoint"):
         decode(Config, {})
+    with pytest.raises(ConfigErrors, match="IPv6 address in brackets"):
+        decode(Config, {"endpoint": "::1:8889"})
     with pytest.raises(ConfigErrors, match="translation_strategy"):
         decode(Config, {"endpoint": ":1", "translation_strategy": "Nope"})
     with pytest.raises(ConfigErrors, match="sending_queue2"):
@@ -226,7 +228,8 @@ def test_openmetrics_and_gzip_when_asked(make_settings):
         exp.shutdown(time.monotonic() + 2)
 
 
-def test_serves_over_tls(make_settings, tmp_path):
+@pytest.mark.parametrize("inline_pem", [False, True])
+def test_serves_over_tls(make_settings, tmp_path, inline_pem):
     import ssl
 
     import trustme
@@ -234,8 +237,12 @@ def test_serves_over_tls(make_settings, tmp_path):
     cert = ca.issue_cert("127.0.0.1")
     cert.private_key_and_cert_chain_pem.write_to_path(str(tmp_path / "server.pem"))
     port = free_port()
-    cfg = decode(Config, {"endpoint": f"127.0.0.1:{port}",
-                          "tls": {"cert_file": str(tmp_path / "server.pem"), "key_file": str(tmp_path / "server.pem")}})
+    if inline_pem:  # cert_pem / key_pem, as the shared TLS server settings allow
+        tls = {"cert_pem": b"".join(b.bytes() for b in cert.cert_chain_pems).decode(),
+               "key_pem": cert.private_key_pem.bytes().decode()}
+    else:
+        tls = {"cert_file": str(tmp_path / "server.pem"), "key_file": str(tmp_path / "server.pem")}
+    cfg = decode(Config, {"endpoint": f"127.0.0.1:{port}", "tls": tls})
     exp = factory.create(make_settings("exporter", "prometheus"), cfg, frozenset({"metrics"}))
     exp.start(None)
     try:
@@ -245,6 +252,20 @@ def test_serves_over_tls(make_settings, tmp_path):
         ctx = ssl.create_default_context()
         ca.configure_trust(ctx)
         with urllib.request.urlopen(f"https://127.0.0.1:{port}/metrics", timeout=5, context=ctx) as r:
+            assert r.read().decode().endswith("\nup 1\n")
+    finally:
+        exp.shutdown(time.monotonic() + 2)
+
+
+def test_serves_on_an_ipv6_endpoint(make_settings):
+    port = free_port()
+    cfg = decode(Config, {"endpoint": f"[::1]:{port}"})
+    exp = factory.create(make_settings("exporter", "prometheus"), cfg, frozenset({"metrics"}))
+    exp.start(None)
+    try:
+        exp.consume(Payload("metrics", request_with(lambda sm: point(new_metric(sm, "up", "", "", "gauge"), 1),
+                                                    resource={}, scope="")))
+        with urllib.request.urlopen(f"http://[::1]:{port}/metrics", timeout=5) as r:
             assert r.read().decode().endswith("\nup 1\n")
     finally:
         exp.shutdown(time.monotonic() + 2)

@@ -128,6 +128,16 @@ def test_unparsable_line_is_sent_raw_and_counted():
     assert recs[0].time_unix_nano == 0
 
 
+def test_timestamps_outside_otlp_range_are_parse_errors_not_a_crash():
+    # OTLP times are unsigned 64-bit nanoseconds: 1970 to 2554.
+    lines = [b"9999-06-22T10:27:25.813799277Z stdout F far", b"2600-01-01T00:00:00+01:00 stdout F far",
+             b'{"log":"old","stream":"stdout","time":"1960-03-30T08:31:20Z"}',
+             b"2023-06-22T10:27:25.813799277Z stdout F kept"]
+    recs, stats, _ = run(lines)
+    assert [r.body.string_value for r in recs] == [lines[0].decode(), lines[1].decode(), lines[2].decode(), "kept"]
+    assert stats.parse_errors == 3
+
+
 def test_on_error_drop_skips_and_counts():
     recs, stats, _ = run([b"junk", b"2023-06-22T10:27:25.813799277Z stdout F kept"],
                          op=ContainerOperator(on_error="drop"))
@@ -160,6 +170,7 @@ line_bytes = st.one_of(
     st.binary(max_size=200),
     st.builds(lambda ts, s, tag, msg: b" ".join((ts, s, tag, msg)),
               st.sampled_from([b"2023-06-22T10:27:25.813799277Z", b"2024-04-13T07:59:37.5-05:00", b"2024-99-99T99:99:99Z",
+                               b"9999-06-22T10:27:25.813799277Z", b"1960-01-01T00:00:00Z",
                                b"2023-06-22T10:27:25.81379927xZ", b""]),
               st.sampled_from([b"stdout", b"stderr", b"stdin"]), st.sampled_from([b"F", b"P", b"", b"X"]),
               st.binary(max_size=60)),

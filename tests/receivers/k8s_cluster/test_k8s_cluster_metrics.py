@@ -49,6 +49,16 @@ def test_quantities_round_up_like_apimachinery():
         value("12 apples")
 
 
+@pytest.mark.parametrize("huge", ["1e400", "1e999999999", 10 ** 400, 1e400, "9Ei", 2 ** 63])
+def test_quantities_beyond_int64_are_invalid_as_in_apimachinery(huge):
+    with pytest.raises(ValueError):
+        milli_value(huge)
+    pod = o.pod("p")
+    pod["spec"]["containers"][0]["resources"]["requests"]["cpu"] = huge
+    req, em = emit(om.pod_metrics, pod)  # skipped and counted, not the end of the collection
+    assert "k8s.container.memory_request" in {r[1] for r in flat(req)} and len(em.errors) == 1
+
+
 def test_pod_phase_and_container_metrics_with_resource_attributes():
     pod = o.pod("web-1", "shop", node_name="node-7", restart_count=3)
     rows = flat(emit(om.pod_metrics, pod)[0])

@@ -48,6 +48,9 @@ def test_annotations_only_when_allowlisted():
     ("nodes", {"metadata": {"name": "n"}, "status": {"conditions": "weird", "capacity": {"cpu": "?"}}}),
     ("deployments", {"metadata": {"name": "d"}, "spec": {"replicas": "three"}, "status": {}}),
     ("services", {"metadata": {}, "spec": {"externalIPs": None}}),
+    ("deployments", {"metadata": {"name": "d"}, "spec": {"replicas": "1e400",
+                                                          "strategy": {"rollingUpdate": {"maxSurge": "25%"}}}}),
+    ("pods", {"metadata": {"name": "x"}, "spec": {"containers": [{"name": "c", "resources": {"limits": {"cpu": 10 ** 400}}}]}}),
 ])
 def test_malformed_objects_do_not_raise(resource, obj):
     rows = rows_of(resource, obj)

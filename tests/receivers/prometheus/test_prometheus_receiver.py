@@ -100,6 +100,17 @@ def test_config_validation():
     assert cfg.config.global_.scrape_interval == 15.0 and cfg.config.scrape_configs[0].metrics_path == "/metrics"
 
 
+@pytest.mark.parametrize("raw,expected", [(0, 0), (4096, 4096), ("10MB", 10 * 2**20), ("512KiB", 512 * 1024)])
+def test_body_size_limit_takes_prometheus_sizes(raw, expected):
+    cfg = decode(Config, {"config": {"scrape_configs": [{"job_name": "x", "body_size_limit": raw}]}})
+    assert cfg.config.scrape_configs[0].body_size_bytes() == expected
+
+
+def test_a_bad_body_size_limit_names_the_key():
+    with pytest.raises(ConfigErrors, match="body_size_limit"):
+        decode(Config, {"config": {"scrape_configs": [{"job_name": "x", "body_size_limit": "lots"}]}})
+
+
 class _Serve(BaseHTTPRequestHandler):
     body = TEXT.encode()
     status = 200
@@ -276,6 +287,35 @@ def test_body_size_limit_bounds_the_decompressed_body(make_settings, recorder):
         rcv = factory.create(make_settings("receiver", "prometheus"), cfg, {"metrics": recorder()})
         assert len(_GzipBomb.body) < 100_000
         with pytest.raises(ValueError, match="body_size_limit"):
+            rcv._fetch(rcv.targets[0])
+    finally:
+        srv.shutdown()
+        srv.server_close()
+
+
+def test_tls_server_name_is_the_name_verified(make_settings, recorder, tmp_path):
+    """Scraping by IP a target whose certificate names a DNS name, as Prometheus' server_name."""
+    import ssl
+    trustme = pytest.importorskip("trustme")
+    ca = trustme.CA()
+    cert = ca.issue_cert("metrics.internal")
+    ca.cert_pem.write_to_path(str(tmp_path / "ca.pem"))
+    srv = ThreadingHTTPServer(("127.0.0.1", 0), _Serve)
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    cert.configure_cert(ctx)
+    srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
+    threading.Thread(target=srv.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True).start()
+    try:
+        def job(server_name):
+            return {"job_name": "tls", "scheme": "https",
+                    "tls_config": {"ca_file": str(tmp_path / "ca.pem"), "server_name": server_name},
+                    "static_configs": [{"targets": [f"127.0.0.1:{srv.server_address[1]}"]}]}
+        cfg = decode(Config, {"config": {"scrape_configs": [job("metrics.internal")]}})
+        rcv = factory.create(make_settings("receiver", "prometheus"), cfg, {"metrics": recorder()})
+        assert "http_requests_total" in rcv._fetch(rcv.targets[0])
+        cfg = decode(Config, {"config": {"scrape_configs": [job("")]}})
+        rcv = factory.create(make_settings("receiver", "prometheus"), cfg, {"metrics": recorder()})
+        with pytest.raises(OSError):  # 127.0.0.1 is not the certificate's name
             rcv._fetch(rcv.targets[0])
     finally:
         srv.shutdown()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import math
 import re
 from typing import NamedTuple
 
@@ -59,12 +60,14 @@ def ts(text) -> float | None:
 
 
 def num(v) -> float | None:
+    """A numeric field's value; None when absent or not a finite number (Kubernetes' are ints)."""
     if v is None or isinstance(v, bool):
         return None
     try:
-        return float(v)
-    except (TypeError, ValueError):
+        x = float(v)
+    except (TypeError, ValueError, OverflowError):
         return None
+    return x if math.isfinite(x) else None
 
 
 def bool_value(v) -> float:
