@@ -36,16 +36,20 @@ def test_requests_on_a_connection_older_than_the_agent_are_measured(setup):
     assert wait_until(lambda: total(s, hm.SERVER_DURATION, **{"service.name": "old-server"}) >= K - 1
                       and total(s, hm.CLIENT_DURATION, **{"service.name": "old-client"}) >= K, timeout=10)
     # The K requests made after the agent started, with their status. The server's first one is
-    # read by a recv() that was already blocked in the kernel when the tracepoints attached: its
-    # buffer address is unknown, so that one request is missed (documented in ebpf/README.md).
-    assert total(s, hm.SERVER_DURATION, **{"service.name": "old-server", "http.response.status_code": 202,
-                                           "server.port": port}) == K - 1
+    # normally read by a recv() that was already blocked in the kernel when the tracepoints
+    # attached: its buffer address is unknown, so that one request is missed and counted
+    # (documented in ebpf/README.md). On a loaded machine the server may not have reached that
+    # recv() yet when the hooks attach; then all K are measured. Nothing else is acceptable.
+    server = total(s, hm.SERVER_DURATION, **{"service.name": "old-server", "http.response.status_code": 202,
+                                             "server.port": port})
+    assert server in (K - 1, K)
     assert total(s, hm.CLIENT_DURATION, **{"service.name": "old-client", "http.response.status_code": 202,
                                            "server.port": port}) == K
     assert total(s, hm.SERVER_DURATION, **{"http.response.status_code": 200, "service.name": "old-server"}) == 0
     rcv.collect()
-    # Counted (the counter is machine-wide: other processes' idle connections may add to it).
-    assert lost(rcv).get("http_request_missed_at_attach", 0) >= 1
+    if server == K - 1:
+        # The miss is counted (the counter is machine-wide, so other processes may add to it).
+        assert lost(rcv).get("http_request_missed_at_attach", 0) >= 1
     assert rcv.http.slow_path_counts().get("response_without_request", 0) == 0
 
 
