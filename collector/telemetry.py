@@ -12,10 +12,13 @@ import sys
 import threading
 import time
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, disable_created_metrics
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
 from .pdata import ITEM_NAMES
+
+# otelcol exposes no `_created` series; prometheus_client adds one per counter unless told not to.
+disable_created_metrics()
 
 
 class _Bound:

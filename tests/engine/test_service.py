@@ -121,3 +121,17 @@ def test_self_metrics_count_sent_items():
         assert svc.telemetry.value("otelcol_exporter_sent_spans_total", {"exporter": "fakeexp/both"}) == 8
     finally:
         svc.shutdown(time.monotonic() + 2)
+
+
+def test_self_metrics_text_has_otelcol_names_and_no_created_series():
+    from prometheus_client import generate_latest
+    svc = service(TWO_PIPELINES)
+    svc.start()
+    try:
+        FakeReceiver.instances[0].send("traces", spans(2))
+        text = generate_latest(svc.telemetry.registry).decode()
+        assert 'otelcol_exporter_sent_spans_total{exporter="fakeexp/a"} 2.0' in text
+        assert "otelcol_process_memory_rss" in text
+        assert "_created" not in text
+    finally:
+        svc.shutdown(time.monotonic() + 2)
