@@ -4,6 +4,7 @@ from __future__ import annotations
 import gzip as gzip_mod
 import http.client
 import json
+import os
 import ssl
 from dataclasses import dataclass
 
@@ -11,7 +12,9 @@ import grpc
 
 from collector.otlp.services import SERVICES
 
-TESTDATA = "/work/shared/testdata/otlp-json"
+# The upstream OTLP/JSON examples (shared/testdata/otlp-json), copied beside this file so a clone
+# runs its tests wherever it is checked out.
+TESTDATA = os.path.join(os.path.dirname(__file__), "testdata")
 TESTDATA_FILES = {"traces": "trace.json", "logs": "logs.json", "metrics": "metrics.json"}
 
 

@@ -37,9 +37,15 @@ def unit_suffixes(unit: str) -> tuple[str, str]:
     return _clean_unit(main_suffix), _clean_unit(per_suffix)
 
 
+def clean_up(text: str) -> str:
+    """CleanUpString, which the exporter applies to its namespace: runs of characters other
+    than letters and digits become one '_' ("test-space" -> "test_space")."""
+    return "_".join(t for t in re.split(r"[^a-zA-Z0-9]+", text) if t)
+
+
 def metric_name(name: str, unit: str, kind: str, namespace: str = "", add_suffixes: bool = True) -> str:
-    """kind: 'counter' (monotonic sum), 'gauge' (gauges, non-monotonic sums), 'histogram',
-    'summary'."""
+    """kind: 'counter' (monotonic sum), 'gauge', 'sum' (non-monotonic sum, exposed as a gauge
+    but, as upstream, never given _ratio), 'histogram', 'summary'."""
     if not add_suffixes:
         out = _METRIC_BAD.sub("_", name)
         if namespace:

@@ -23,7 +23,7 @@ import time
 
 from opentelemetry.proto.metrics.v1 import metrics_pb2
 
-from .naming import escape_help, escape_label_value, format_value, label_name, metric_name
+from .naming import clean_up, escape_help, escape_label_value, format_value, label_name, metric_name
 
 _CUMULATIVE = metrics_pb2.AGGREGATION_TEMPORALITY_CUMULATIVE
 _DELTA = metrics_pb2.AGGREGATION_TEMPORALITY_DELTA
@@ -104,7 +104,7 @@ class SeriesStore:
                  send_timestamps: bool = False, metric_expiration: float = 300.0,
                  resource_to_telemetry: bool = False, add_suffixes: bool = True,
                  clock=time.monotonic):
-        self.namespace = namespace
+        self.namespace = clean_up(namespace)  # "test-space" must not end up in a metric name
         self.const_labels = {label_name(k): v for k, v in (const_labels or {}).items()}
         self.send_timestamps = send_timestamps
         self.expiration = metric_expiration
@@ -196,8 +196,8 @@ class SeriesStore:
             s = m.sum
             if s.aggregation_temporality == _DELTA and not s.is_monotonic:
                 return len(s.data_points)
-            if not s.is_monotonic:
-                return self._numbers(m, s.data_points, "gauge", base, group, accumulate=False)
+            if not s.is_monotonic:  # exposed as a gauge; named as a sum (no _ratio suffix)
+                return self._numbers(m, s.data_points, "gauge", base, group, accumulate=False, name_kind="sum")
             return self._numbers(m, s.data_points, "counter", base, group,
                                  accumulate=s.aggregation_temporality == _DELTA)
         if kind == "histogram":
@@ -219,8 +219,9 @@ class SeriesStore:
     def _ts(self, p) -> str:
         return f" {p.time_unix_nano // 1_000_000}" if self.send_timestamps and p.time_unix_nano else ""
 
-    def _numbers(self, m, points, type_: str, base: dict, group: _Group, accumulate: bool) -> int:
-        name = metric_name(m.name, m.unit, type_, self.namespace, self.add_suffixes)
+    def _numbers(self, m, points, type_: str, base: dict, group: _Group, accumulate: bool,
+                 name_kind: str = "") -> int:
+        name = metric_name(m.name, m.unit, name_kind or type_, self.namespace, self.add_suffixes)
         fam = self._family(name, type_, m.description)
         if fam is None:
             return len(points)

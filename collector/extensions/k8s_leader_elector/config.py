@@ -26,5 +26,6 @@ class Config:
             raise ValueError("lease name and namespace must be set")
         if not self.lease_duration > self.renew_deadline:
             raise ConfigError("renew_deadline", "must be shorter than lease_duration")
-        if not self.renew_deadline > self.retry_period > 0:
-            raise ConfigError("retry_period", "must be positive and shorter than renew_deadline")
+        # client-go's NewLeaderElector: renewDeadline must exceed retryPeriod*JitterFactor (1.2).
+        if not self.retry_period > 0 or not self.renew_deadline > 1.2 * self.retry_period:
+            raise ConfigError("retry_period", "must be positive, and renew_deadline greater than 1.2 x retry_period")

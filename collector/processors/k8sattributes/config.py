@@ -18,8 +18,11 @@ SUPPORTED_METADATA = frozenset({
     "container.image.tag", "container.image.repo_digests", "k8s.cluster.uid",
 })
 
-DEFAULT_METADATA = ["k8s.namespace.name", "k8s.pod.name", "k8s.pod.uid", "k8s.pod.start_time",
-                    "k8s.deployment.name", "k8s.node.name"]
+# The resource attributes metadata.yaml enables by default (upstream's enabledAttributes()): used
+# when extract.metadata is absent or an empty list.
+DEFAULT_METADATA = ["container.image.name", "container.image.tag", "k8s.deployment.name",
+                    "k8s.namespace.name", "k8s.node.name", "k8s.pod.name", "k8s.pod.start_time",
+                    "k8s.pod.uid"]
 
 AUTH_TYPES = ("none", "serviceAccount", "kubeConfig", "tls")
 
@@ -58,6 +61,10 @@ class ExtractConfig:
             if name not in SUPPORTED_METADATA:
                 raise ConfigError("metadata", f'"{name}" is not a supported metadata field')
 
+    def metadata_fields(self) -> list[str]:
+        # withExtractMetadata: no fields given (metadata: []) means the defaults, not nothing
+        return list(self.metadata) or list(DEFAULT_METADATA)
+
 
 @dataclass
 class FieldFilterConfig:
@@ -83,7 +90,8 @@ class FilterConfig:
                 raise ConfigError("labels", f"'{f.op}' is not a valid label filter operation for key={f.key}, value={f.value}")
         for f in self.fields:
             if f.op not in ("", "equals", "not-equals"):
-                raise ConfigError("fields", f"'{f.op}' is not a valid field filter operation for key={f.key}, value={f.value}")
+                # (upstream's wording says "label" for fields too)
+                raise ConfigError("fields", f"'{f.op}' is not a valid label filter operation for key={f.key}, value={f.value}")
 
     def node_name(self) -> str:
         if self.node:

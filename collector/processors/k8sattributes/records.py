@@ -64,7 +64,7 @@ class Rules:
     """extract.* compiled once."""
 
     def __init__(self, extract: ExtractConfig):
-        self.metadata = frozenset(extract.metadata)
+        self.metadata = frozenset(extract.metadata_fields())
         self.labels = _compile(extract.labels, "labels")
         self.annotations = _compile(extract.annotations, "annotations")
         self.otel_annotations = extract.otel_annotations

@@ -21,6 +21,7 @@ from collector.config import ConfigError, Duration
 
 SYSTEM_ATTRIBUTES = {  # name -> enabled by default (internal/system/metadata.yaml)
     "host.name": True, "host.id": False, "os.description": False, "os.type": True,
+    "os.version": False,
     "host.arch": False, "host.ip": False, "host.mac": False, "host.cpu.vendor.id": False,
     "host.cpu.family": False, "host.cpu.model.id": False, "host.cpu.model.name": False,
     "host.cpu.stepping": False, "host.cpu.cache.l2.size": False,

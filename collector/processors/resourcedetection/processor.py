@@ -36,7 +36,7 @@ def detect_all(config, environ, log) -> dict[str, object]:
             continue
         for k, v in found.items():
             merged.setdefault(k, v)
-    if config.attributes is not None:
+    if config.attributes:  # as upstream: an empty list keeps everything, it filters nothing
         keep = set(config.attributes)
         merged = {k: v for k, v in merged.items() if k in keep}
     return merged

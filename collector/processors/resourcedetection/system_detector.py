@@ -1,5 +1,5 @@
 """system detector: host.name, os.type and (opt-in) host.id, host.arch, os.description,
-host.ip, host.mac and host.cpu.* of the machine the agent runs on.
+os.version, host.ip, host.mac and host.cpu.* of the machine the agent runs on.
 
 host.id is the systemd machine id (/etc/machine-id, else /var/lib/dbus/machine-id). In a pod,
 mount the host's /etc and set HOST_ETC to it (gopsutil's convention, as upstream DaemonSets do)
@@ -13,10 +13,12 @@ import socket
 
 from .config import SYSTEM_ATTRIBUTES, SystemConfig, enabled_attrs
 
-# Go's GOARCH names, which the collector reports as host.arch.
+# uname machine -> Go's GOARCH -> host.arch as the collector maps it (GOARCHtoHostArch:
+# 386 -> x86, arm -> arm32, ppc64le -> ppc64; the other GOARCH names pass through).
 GOARCH = {"x86_64": "amd64", "amd64": "amd64", "aarch64": "arm64", "arm64": "arm64",
-          "i386": "386", "i686": "386", "armv7l": "arm", "armv6l": "arm", "ppc64le": "ppc64le",
-          "ppc64": "ppc64", "s390x": "s390x", "riscv64": "riscv64", "mips64": "mips64"}
+          "i386": "x86", "i686": "x86", "armv7l": "arm32", "armv6l": "arm32",
+          "ppc64le": "ppc64", "ppc64": "ppc64", "s390x": "s390x", "riscv64": "riscv64",
+          "mips64": "mips64"}
 
 
 def host_etc(environ) -> str:
@@ -75,17 +77,59 @@ def hostname_from(sources: list[str], os_hostname: str) -> str:
     raise OSError("failed to get host name from any source: " + "; ".join(errors))
 
 
+def _os_release_unescape(value: str) -> str:
+    if len(value) >= 2 and value[0] in "\"'" and value[0] == value[-1]:
+        value = value[1:-1]
+    for esc, ch in (("\\$", "$"), ('\\"', '"'), ("\\'", "'"), ("\\\\", "\\"), ("\\`", "`")):
+        value = value.replace(esc, ch)
+    return value
+
+
+def os_release(environ) -> dict[str, str]:
+    """os-release(5) as {KEY: value}: $HOST_ETC/os-release, else usr/lib/os-release beside it
+    (the files the OTel Go SDK reads, which the collector's os.description comes from)."""
+    etc = host_etc(environ)
+    root = os.path.dirname(etc.rstrip("/")) or "/"
+    for path in (os.path.join(etc, "os-release"), os.path.join(root, "usr/lib/os-release")):
+        try:
+            with open(path) as f:
+                text = f.read()
+        except OSError:
+            continue
+        out = {}
+        for line in text.splitlines():
+            line = line.strip()
+            if not line or line.startswith("#") or "=" not in line:
+                continue
+            k, _, v = line.partition("=")
+            out[k.strip()] = _os_release_unescape(v.strip())
+        return out
+    return {}
+
+
 def os_description(environ, uname) -> str:
-    pretty = ""
-    try:
-        with open(os.path.join(host_etc(environ), "os-release")) as f:
-            for line in f:
-                if line.startswith("PRETTY_NAME="):
-                    pretty = line.split("=", 1)[1].strip().strip('"')
-    except OSError:
-        pass
-    kernel = f"Linux {uname.release} {uname.version} {uname.machine}".strip()
-    return f"{pretty} ({kernel})" if pretty else kernel
+    # The OTel Go SDK's osRelease: "NAME VERSION" (VERSION_ID when VERSION is absent), else
+    # PRETTY_NAME; then the uname fields in parentheses.
+    rel = os_release(environ)
+    name, version = rel.get("NAME", ""), rel.get("VERSION") or rel.get("VERSION_ID", "")
+    release = f"{name} {version}" if name and version else rel.get("PRETTY_NAME", "")
+    kernel = f"{uname.system or 'Linux'} {uname.release} {uname.version} {uname.machine}".strip()
+    return f"{release} ({kernel})" if release else kernel
+
+
+def os_version(environ) -> str:
+    """gopsutil's PlatformVersion: Debian's /etc/debian_version (12.5, finer than os-release),
+    else os-release VERSION_ID (what gopsutil's distro-specific files agree with elsewhere)."""
+    rel = os_release(environ)
+    if rel.get("ID") == "debian":
+        try:
+            with open(os.path.join(host_etc(environ), "debian_version")) as f:
+                value = f.read().strip()
+            if value:
+                return value
+        except OSError:
+            pass
+    return rel.get("VERSION_ID", "")
 
 
 def cpu_info(environ) -> dict[str, object]:
@@ -96,25 +140,34 @@ def cpu_info(environ) -> dict[str, object]:
                 break
             k, _, v = line.partition(":")
             first[k.strip()] = v.strip()
+    # As the collector's setHostCPUInfo over gopsutil's InfoStat: stepping is the int printed
+    # with %d (0 when absent), the cache size an int (0 when absent), and model.id is left
+    # out when blank.
+    stepping = first.get("stepping", "")
+    cache = first.get("cache size", "").split()
     out: dict[str, object] = {
         "host.cpu.vendor.id": first.get("vendor_id", ""),
         "host.cpu.family": first.get("cpu family", ""),
-        "host.cpu.model.id": first.get("model", ""),
         "host.cpu.model.name": first.get("model name", ""),
-        "host.cpu.stepping": first.get("stepping", ""),
+        "host.cpu.stepping": str(int(stepping)) if stepping.isdigit() else "0",
+        "host.cpu.cache.l2.size": int(cache[0]) if cache and cache[0].isdigit() else 0,
     }
-    cache = first.get("cache size", "").split()
-    if cache and cache[0].isdigit():
-        out["host.cpu.cache.l2.size"] = int(cache[0])
+    if first.get("model", ""):
+        out["host.cpu.model.id"] = first["model"]
     return out
 
 
 def addresses() -> tuple[list[str], list[str]]:
-    """Non-loopback IPs and MACs of the host's interfaces (psutil reads them via netlink)."""
+    """Non-loopback IPs and MACs of the host's interfaces (psutil reads them via netlink).
+    Interfaces that are down or loopback are skipped, as the collector's HostIPs/HostMACs do."""
     import psutil
 
+    stats = psutil.net_if_stats()
     ips, macs = [], []
     for name, addrs in psutil.net_if_addrs().items():
+        st = stats.get(name)
+        if st is not None and (not st.isup or "loopback" in getattr(st, "flags", "").split(",")):
+            continue
         for a in addrs:
             if a.family in (socket.AF_INET, socket.AF_INET6):
                 ip = a.address.split("%")[0]
@@ -137,6 +190,8 @@ def detect(config: SystemConfig, environ, log, uname=None, os_hostname=None) -> 
         out["host.arch"] = GOARCH.get(uname.machine, uname.machine)
     if "os.description" in on:
         out["os.description"] = os_description(environ, uname)
+    if "os.version" in on:
+        out["os.version"] = os_version(environ)
     if "host.id" in on:
         try:
             out["host.id"] = machine_id(environ)

@@ -6,6 +6,7 @@ hostmetrics:
   initial_delay: 1s            # wait before the first scrape
   timeout: 0s                  # 0: no per-scrape deadline beyond collection_interval
   root_path: /hostfs           # the host's / mounted in the container; "" reads this machine
+  metadata_collection_interval: 5m   # accepted as upstream's; metadata is read every scrape
   scrapers:
     cpu: {metrics: {system.cpu.utilization: {enabled: true}}}
     filesystem: {exclude_mount_points: {mount_points: ["/dev/*"], match_type: regexp}}
@@ -211,11 +212,17 @@ class Config:
     initial_delay: Duration = 1.0
     timeout: Duration = 0.0
     root_path: str = ""
+    # Upstream's process-metadata refresh period (default 5m). Accepted and validated as the
+    # collector does; our process scraper re-reads each process's metadata every scrape.
+    metadata_collection_interval: Duration = 300.0
     scrapers: dict[str, Any] = field(default_factory=dict)
 
     def validate(self):
         if self.collection_interval <= 0:
             raise ConfigError("collection_interval", "must be greater than 0")
+        if self.metadata_collection_interval < 0:
+            raise ConfigError("metadata_collection_interval", "metadata_collection_interval "
+                                                              "must not be negative")
         if self.initial_delay < 0:
             raise ConfigError("initial_delay", "must not be negative")
         if self.timeout < 0:

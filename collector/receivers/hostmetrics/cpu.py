@@ -13,8 +13,10 @@ STATES = (("user", "user"), ("system", "system"), ("idle", "idle"), ("interrupt"
 
 
 def busy_total(times: dict[str, float]) -> float:
-    # guest time is already inside user (and guest_nice inside nice): not added twice.
-    return sum(times[col] for _, col in STATES)
+    # As upstream's ucal totalCPU (a copy of gopsutil's TimesStat.Total): the eight states
+    # plus guest and guest_nice. The kernel already counts guest inside user, so on a host
+    # running VMs the states sum to less than 1; that is the collector's contract.
+    return sum(times[col] for _, col in STATES) + times["guest"] + times["guest_nice"]
 
 
 class CPUScraper(Scraper):

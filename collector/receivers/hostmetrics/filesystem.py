@@ -84,8 +84,9 @@ class FilesystemScraper(Scraper):
             mb.record("system.filesystem.usage", ts, reserved, *attrs, "reserved")
             mb.record("system.filesystem.inodes.usage", ts, st.f_files - st.f_ffree, *attrs, "used")
             mb.record("system.filesystem.inodes.usage", ts, st.f_ffree, *attrs, "free")
-            if used + free:
-                mb.record("system.filesystem.utilization", ts, used / (used + free), *attrs)
+            # gopsutil's UsedPercent is 0 for an empty filesystem; upstream still records it.
+            mb.record("system.filesystem.utilization", ts,
+                      used / (used + free) if used + free else 0.0, *attrs)
 
 
 def statvfs_result(blocks, bfree, bavail, files, ffree, frsize=4096) -> os.statvfs_result:

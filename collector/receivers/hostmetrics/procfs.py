@@ -134,12 +134,15 @@ def parse_mounts(text: str) -> list[Mount]:
 
 
 def parse_filesystems(text: str) -> set[str]:
-    """Filesystem types backed by a device: /proc/filesystems lines not marked "nodev"."""
+    """Filesystem types backed by a device: /proc/filesystems lines not marked "nodev", plus
+    zfs, which the kernel marks nodev but gopsutil (hence the collector) counts as physical."""
     out = set()
     for line in text.splitlines():
         parts = line.split()
         if len(parts) == 1:
             out.add(parts[0])
+        elif parts == ["nodev", "zfs"]:
+            out.add("zfs")
     return out
 
 

@@ -31,6 +31,10 @@ class Config:
     allocatable_types_to_report: list[str] = field(default_factory=list)
     # Only "kubernetes": OpenShift cluster quotas are not implemented.
     distribution: str = "kubernetes"
+    # otelcol-contrib keys accepted so its configs load: syncing metadata to exporters (and its
+    # periodic resync interval, default 5m) is not implemented, so both only validate.
+    metadata_exporters: list[str] = field(default_factory=list)
+    metadata_collection_interval: Duration = Duration(300.0)
     # Watch only these namespaces (then nodes and namespaces are not observed); [] = all.
     namespaces: list[str] = field(default_factory=list)
     # Deprecated single-namespace form of `namespaces`.
@@ -43,6 +47,8 @@ class Config:
     def validate(self) -> None:
         if self.collection_interval <= 0:
             raise ConfigError("collection_interval", "must be positive")
+        if self.metadata_collection_interval < 0:
+            raise ConfigError("metadata_collection_interval", "must not be negative")
         if self.distribution != "kubernetes":
             raise ConfigError("distribution", f'"{self.distribution}" is not a supported distribution. '
                                               'Must be "kubernetes" (openshift is not implemented)')

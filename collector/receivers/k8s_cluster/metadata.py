@@ -57,7 +57,21 @@ METRICS: dict[str, tuple[str, str, bool, bool]] = {
     "k8s.statefulset.desired_pods": ("Number of desired pods in the stateful set (the `spec.replicas` field)", "{pod}", False, True),
     "k8s.statefulset.ready_pods": ("Number of pods created by the stateful set that have the `Ready` condition", "{pod}", False, True),
     "k8s.statefulset.updated_pods": ("Number of pods created by the StatefulSet controller from the StatefulSet version", "{pod}", False, True),
+    # Optional (disabled by default) in metadata.yaml.
+    "k8s.node.condition": ("The condition of a particular Node.", "{condition}", False, False),
+    "k8s.container.status.state": ("Experimental metric, may experience breaking changes. Describes the number of K8s "
+                                   "containers that are currently in a given state. All possible container states will "
+                                   "be reported at each time interval to avoid missing metrics. Only the value "
+                                   "corresponding to the current state will be non-zero.", "{container}", False, False),
+    "k8s.container.status.reason": ("Experimental metric, may experience breaking changes. Describes the number of K8s "
+                                    "containers that are currently in a state for a given reason. All possible container "
+                                    "state reasons will be reported at each time interval to avoid missing metrics. Only "
+                                    "the value corresponding to the current state reason will be non-zero.",
+                                    "{container}", False, False),
 }
+
+# Metrics that metadata.yaml declares as (non-monotonic, cumulative) sums; all others are gauges.
+SUM_METRICS = frozenset({"k8s.container.status.state", "k8s.container.status.reason"})
 
 # Resource attributes and whether each is on by default (documentation.md "Resource Attributes").
 RESOURCE_ATTRIBUTES: dict[str, bool] = {

@@ -8,13 +8,18 @@ Malformed fields are skipped (counted by the caller through the `errors` list), 
 from __future__ import annotations
 
 from . import quantity
-from .metadata import (METRICS, RESOURCE_ATTRIBUTES, SCHEMA_URL, SCOPE_NAME,
+from .metadata import (METRICS, RESOURCE_ATTRIBUTES, SCHEMA_URL, SCOPE_NAME, SUM_METRICS,
                        node_allocatable_metric, node_condition_metric)
-from .metric_builder import add_gauge, add_resource
+from .metric_builder import add_gauge, add_resource, new_metric, set_attrs
 
 POD_PHASES = {"Pending": 1, "Running": 2, "Succeeded": 3, "Failed": 4, "Unknown": 5}
 POD_STATUS_REASONS = {"Evicted": 1, "NodeAffinity": 2, "NodeLost": 3, "Shutdown": 4,
                       "UnexpectedAdmissionError": 5}
+# k8s.container.status.state / .reason attribute values, in upstream's emission order.
+CONTAINER_STATES = ("running", "waiting", "terminated")
+CONTAINER_STATUS_REASONS = ("ContainerCreating", "CrashLoopBackOff", "CreateContainerConfigError",
+                            "ErrImagePull", "ImagePullBackOff", "OOMKilled", "Completed", "Error",
+                            "ContainerCannotRun")
 CONDITION_VALUES = {"True": 1, "False": 0, "Unknown": -1}
 
 # Container resource names -> (request metric, limit metric).
@@ -45,10 +50,25 @@ class Emitter:
         return add_resource(self.request, kept, SCOPE_NAME, self.version, SCHEMA_URL)
 
     def gauge(self, sm, name: str, value, attrs: dict | None = None) -> None:
+        """One point of a metadata.yaml metric. Points of one metric on one resource (quota per
+        `resource`, states, conditions) share one metric, as upstream's metrics builder emits them."""
         if value is None or name not in self.enabled_metrics:
             return
         desc, unit, is_double, _ = METRICS[name]
-        add_gauge(sm, name, desc, unit, value, self.ts, attrs, as_double=is_double)
+        if not attrs and name not in SUM_METRICS:
+            add_gauge(sm, name, desc, unit, value, self.ts, attrs, as_double=is_double)
+            return
+        metric = next((m for m in reversed(sm.metrics) if m.name == name), None)
+        if metric is None:
+            metric = new_metric(sm, name, desc, unit, "sum" if name in SUM_METRICS else "gauge")
+        p = (metric.sum if name in SUM_METRICS else metric.gauge).data_points.add()
+        p.time_unix_nano = self.ts
+        if is_double:
+            p.as_double = float(value)
+        else:
+            p.as_int = int(value)
+        if attrs:
+            set_attrs(p.attributes, attrs)
 
     def finish(self, sm) -> None:
         """Drop a resource that ended up without metrics (everything disabled)."""
@@ -93,11 +113,13 @@ def pod_metrics(em: Emitter, pod: dict) -> None:
     sm = em.resource({**base, "k8s.pod.qos_class": status.get("qosClass")})
     phase = status.get("phase")
     em.gauge(sm, "k8s.pod.phase", POD_PHASES.get(phase, 5))
-    reason = status.get("reason")
-    if reason:
-        em.gauge(sm, "k8s.pod.status_reason", POD_STATUS_REASONS.get(reason, 6))
+    # Recorded for every pod: no (or an unlisted) reason is 6 - Unknown, as pods.go's reasonToInt.
+    em.gauge(sm, "k8s.pod.status_reason", POD_STATUS_REASONS.get(status.get("reason") or "", 6))
     em.finish(sm)
-    statuses = {cs.get("name"): cs for cs in (status.get("containerStatuses") or []) if isinstance(cs, dict)}
+    # The receiver's pod transform drops statuses without a container id (not yet created): such
+    # containers get spec metrics only, no restarts/ready and no container.id.
+    statuses = {cs.get("name"): cs for cs in (status.get("containerStatuses") or [])
+                if isinstance(cs, dict) and cs.get("containerID")}
     for c in spec.get("containers") or []:
         if isinstance(c, dict):
             _container_metrics(em, base, c, statuses.get(c.get("name")))
@@ -127,7 +149,23 @@ def _container_metrics(em: Emitter, base: dict, c: dict, cs: dict | None) -> Non
     if cs is not None:
         em.gauge(sm, "k8s.container.restarts", _int(cs.get("restartCount")) or 0)
         em.gauge(sm, "k8s.container.ready", 1 if cs.get("ready") else 0)
+        _container_state_metrics(em, sm, cs.get("state") or {})
     em.finish(sm)
+
+
+def _container_state_metrics(em: Emitter, sm, state: dict) -> None:
+    """k8s.container.status.state: 1 for the current state, 0 for the others (nothing when the
+    status has no state); k8s.container.status.reason: every known reason, 1 for the current
+    waiting/terminated reason (containers.go; terminated wins over waiting, as there)."""
+    current = next((s for s in ("running", "terminated", "waiting") if isinstance(state.get(s), dict)), None)
+    if current is not None:
+        for s in CONTAINER_STATES:
+            em.gauge(sm, "k8s.container.status.state", 1 if s == current else 0,
+                     {"k8s.container.status.state": s})
+    reason = (state.get(current) or {}).get("reason") if current in ("terminated", "waiting") else None
+    for r in CONTAINER_STATUS_REASONS:
+        em.gauge(sm, "k8s.container.status.reason", 1 if reason == r else 0,
+                 {"k8s.container.status.reason": r})
 
 
 def _workload(em: Emitter, obj: dict, kind: str) -> tuple:
@@ -222,8 +260,9 @@ def resourcequota_metrics(em: Emitter, obj: dict) -> None:
     for field, metric in (("hard", "k8s.resource_quota.hard_limit"), ("used", "k8s.resource_quota.used")):
         for res, q in sorted((status.get(field) or {}).items()):
             try:
-                # CPU quotas are sent as millicores (resourcequotas.go).
-                v = quantity.milli_value(q) if res.endswith("cpu") else quantity.value(q)
+                # "<x>.cpu" quotas are sent as millicores; a bare "cpu" is not (resourcequotas.go
+                # tests the ".cpu" suffix).
+                v = quantity.milli_value(q) if res.endswith(".cpu") else quantity.value(q)
             except ValueError:
                 em.errors.append(f"resourcequota {md.get('name')}: bad quantity {q!r}")
                 continue
@@ -234,13 +273,21 @@ def resourcequota_metrics(em: Emitter, obj: dict) -> None:
 def node_metrics(em: Emitter, obj: dict, conditions: list[str], allocatable: list[str]) -> None:
     md, status = _meta(obj), obj.get("status") or {}
     info = status.get("nodeInfo") or {}
+    # containerRuntimeVersion is "<runtime>://<version>" (nodes.go getContainerRuntimeInfo).
+    runtime = str(info.get("containerRuntimeVersion") or "").split("://")
+    runtime = runtime if len(runtime) == 2 else (None, None)
     sm = em.resource({"k8s.node.name": md.get("name"), "k8s.node.uid": md.get("uid"),
                       "k8s.kubelet.version": info.get("kubeletVersion"),
+                      "container.runtime": runtime[0], "container.runtime.version": runtime[1],
                       "os.type": info.get("operatingSystem"), "os.description": info.get("osImage")})
     seen = {c.get("type"): c.get("status") for c in status.get("conditions") or [] if isinstance(c, dict)}
     for cond in conditions:
         name, desc = node_condition_metric(cond)
         add_gauge(sm, name, desc, "", CONDITION_VALUES.get(seen.get(cond, "Unknown"), -1), em.ts)
+    # The optional k8s.node.condition: every condition the node reports, by `condition`.
+    for ctype, cstatus in seen.items():
+        if ctype:
+            em.gauge(sm, "k8s.node.condition", CONDITION_VALUES.get(cstatus, 0), {"condition": ctype})
     alloc = status.get("allocatable") or {}
     for res in allocatable:
         if res not in alloc:
@@ -279,6 +326,8 @@ def slim(obj: dict) -> dict:
         status["containerStatuses"] = [
             {"name": cs.get("name"), "image": cs.get("image"), "containerID": cs.get("containerID", ""),
              "restartCount": cs.get("restartCount", 0), "ready": cs.get("ready", False),
+             "state": {k: {"reason": (v or {}).get("reason")} for k, v in (cs.get("state") or {}).items()
+                       if k in ("running", "waiting", "terminated") and isinstance(v, dict)},
              "lastState": {"terminated": {"reason": ((cs.get("lastState") or {}).get("terminated") or {}).get("reason")}}}
             for cs in st.get("containerStatuses") or [] if isinstance(cs, dict)]
     if "conditions" in st and isinstance(st["conditions"], list):
@@ -286,7 +335,8 @@ def slim(obj: dict) -> dict:
                                 for c in st["conditions"] if isinstance(c, dict)]
     if "nodeInfo" in st:
         ni = st["nodeInfo"] or {}
-        status["nodeInfo"] = {k: ni.get(k) for k in ("kubeletVersion", "operatingSystem", "osImage")}
+        status["nodeInfo"] = {k: ni.get(k) for k in ("kubeletVersion", "operatingSystem", "osImage",
+                                                     "containerRuntimeVersion")}
     if isinstance(status.get("active"), list):
         status["active"] = [{} for _ in status["active"]]  # cronjobs only count them
     out["status"] = status

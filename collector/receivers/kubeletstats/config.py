@@ -75,9 +75,14 @@ class Config:
         for name in self.metrics:
             if name not in METRICS:
                 raise ConfigError(f"metrics.{name}", "unknown metric")
-        if self.needs_node_capacity() and (self.k8s_api_config is None or not self.node):
-            raise ConfigError("k8s_api_config", "the *.node.utilization metrics need k8s_api_config and node "
-                                                "(the node's capacity comes from the API server)")
+        # As otelcol: a *.node.utilization metric needs `node`; without k8s_api_config the node's
+        # capacity is unknown and the ratios are simply not emitted (the receiver warns at start).
+        if not self.node:
+            for name in ("k8s.container.cpu.node.utilization", "k8s.pod.cpu.node.utilization",
+                         "k8s.container.memory.node.utilization", "k8s.pod.memory.node.utilization"):
+                if self.metric_enabled(name):
+                    raise ConfigError("node", f"for {name} node setting is required. Check the readme on "
+                                              "how to set the required setting")
         for name in self.resource_attributes:
             if name not in RESOURCE_ATTRIBUTES:
                 raise ConfigError(f"resource_attributes.{name}", "unknown resource attribute")

@@ -98,12 +98,13 @@ def pod_metadata(pods: dict) -> tuple[dict, dict]:
             continue
         uid = (pod.get("metadata") or {}).get("uid", "")
         status = pod.get("status") or {}
+        # Every listed container and volume has an entry (maybe ""): one missing from /pods is
+        # skipped by the converter, as upstream's "not found in the fetched metadata" error does.
         for cs in (status.get("containerStatuses") or []) + (status.get("initContainerStatuses") or []):
-            if isinstance(cs, dict) and cs.get("containerID"):
-                container_ids[(uid, cs.get("name"))] = cs["containerID"].split("://", 1)[-1]
+            if isinstance(cs, dict):
+                container_ids[(uid, cs.get("name"))] = str(cs.get("containerID") or "").split("://", 1)[-1]
         for vol in (pod.get("spec") or {}).get("volumes") or []:
             if isinstance(vol, dict):
                 kinds = [k for k in vol if k != "name"]
-                if kinds:
-                    volume_types[(uid, vol.get("name"))] = kinds[0]
+                volume_types[(uid, vol.get("name"))] = kinds[0] if kinds else ""
     return container_ids, volume_types

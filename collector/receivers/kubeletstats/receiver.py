@@ -43,7 +43,10 @@ class KubeletStatsReceiver(Component):
 
     def start(self, host) -> None:
         self._client = self._client_factory()
-        if self.config.needs_node_capacity():
+        if self.config.needs_node_capacity() and self.config.k8s_api_config is None:
+            self.log.warning("kubeletstats: the *.node.utilization metrics need k8s_api_config to read "
+                             "the node's capacity; they are not emitted")
+        elif self.config.needs_node_capacity():
             from collector.k8s.client import make_api_client
             from collector.k8s.informer import Informer
 

@@ -198,7 +198,10 @@ class SummaryConverter:
                         continue
                     attrs = dict(pod_attrs, **{"k8s.container.name": c.get("name", "")})
                     if container_ids is not None:
-                        attrs["container.id"] = container_ids.get((pod_attrs["k8s.pod.uid"], c.get("name")), "")
+                        key = (pod_attrs["k8s.pod.uid"], c.get("name"))
+                        if key not in container_ids:
+                            continue  # not (yet) in /pods: upstream skips the container's metrics
+                        attrs["container.id"] = container_ids[key]
                     start = parse_time_ns(c.get("startTime"))
                     sm = self._resource(request, attrs)
                     limits = res.containers.get(c.get("name", "")) if res is not None else None
@@ -216,7 +219,10 @@ class SummaryConverter:
                     if isinstance(v.get("pvcRef"), dict):
                         attrs["k8s.persistentvolumeclaim.name"] = v["pvcRef"].get("name", "")
                     if volume_types is not None:
-                        attrs["k8s.volume.type"] = volume_types.get((pod_attrs["k8s.pod.uid"], v.get("name")), "")
+                        key = (pod_attrs["k8s.pod.uid"], v.get("name"))
+                        if key not in volume_types:
+                            continue  # not (yet) in /pods: upstream skips the volume's metrics
+                        attrs["k8s.volume.type"] = volume_types[key]
                     sm = self._resource(request, attrs)
                     for metric, key in (("available", "availableBytes"), ("capacity", "capacityBytes"),
                                         ("inodes", "inodes"), ("inodes.free", "inodesFree"), ("inodes.used", "inodesUsed")):

@@ -7,6 +7,7 @@ Parsing uses prometheus_client's parser; a body it rejects fails the whole scrap
 """
 from __future__ import annotations
 
+import ipaddress
 import math
 from types import SimpleNamespace
 
@@ -46,10 +47,27 @@ def _trim(name: str) -> str:
     return name
 
 
+def _discernible(host: str) -> bool:
+    """isDiscernibleHost: loopback and unspecified addresses and "localhost" name no host."""
+    try:
+        ip = ipaddress.ip_address(host)
+    except ValueError:
+        return host != "localhost"
+    return not ip.is_loopback and not ip.is_unspecified
+
+
 def target_resource(job: str, instance: str, scheme: str) -> dict:
-    host, _, port = instance.rpartition(":")
-    return {"service.name": job, "service.instance.id": instance, "server.address": host,
-            "server.port": port, "url.scheme": scheme}
+    """CreateResource: server.address only when the host is discernible (not 127.0.0.1,
+    localhost, 0.0.0.0...)."""
+    host, sep, port = instance.rpartition(":")
+    if not sep:
+        host, port = instance, ""
+    host = host[1:-1] if host.startswith("[") and host.endswith("]") else host
+    out = {"service.name": job}
+    if _discernible(host):
+        out["server.address"] = host
+    out.update({"service.instance.id": instance, "server.port": port, "url.scheme": scheme})
+    return out
 
 
 class _Labels:
@@ -267,9 +285,11 @@ def _summary(sm, fam, extra, now_ns, starts, job, instance, honor, trim):
 
 
 def scrape_metrics(request, job: str, instance: str, scheme: str, now_ns: int, up: bool,
-                   duration_s: float, samples: int, version: str = "") -> None:
+                   duration_s: float, samples: int, version: str = "", series_added: int | None = None,
+                   target_labels: dict | None = None) -> None:
     """The synthetic series Prometheus adds to every scrape (up, scrape_duration_seconds...),
-    in the target's resource (created when the scrape failed and left none)."""
+    in the target's resource (created when the scrape failed and left none), labelled with the
+    target's labels as Prometheus' report samples are."""
     sm = None
     for rm in request.resource_metrics:
         if any(kv.key == "service.instance.id" and kv.value.string_value == instance for kv in rm.resource.attributes):
@@ -281,6 +301,9 @@ def scrape_metrics(request, job: str, instance: str, scheme: str, now_ns: int, u
             ("scrape_duration_seconds", "Duration of the scrape", duration_s),
             ("scrape_samples_scraped", "The number of samples the target exposed", float(samples)),
             # no relabeling is supported, so every scraped sample remains
-            ("scrape_samples_post_metric_relabeling", "The number of samples remaining after metric relabeling was applied", float(samples))):
+            ("scrape_samples_post_metric_relabeling", "The number of samples remaining after metric relabeling was applied", float(samples)),
+            ("scrape_series_added", "The approximate number of new series in this scrape",
+             float(samples if series_added is None else series_added))):
         m = sm.metrics.add(name=name, description=desc, unit="s" if name == "scrape_duration_seconds" else "")
-        m.gauge.data_points.add(time_unix_nano=now_ns, as_double=value)
+        p = m.gauge.data_points.add(time_unix_nano=now_ns, as_double=value)
+        set_attrs(p.attributes, {k: v for k, v in (target_labels or {}).items() if k not in ("job", "instance")})

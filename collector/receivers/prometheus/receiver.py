@@ -73,6 +73,7 @@ class Target:
         self.url = f"{job.scheme}://{address}{job.metrics_path}" + (f"?{query}" if query else "")
         self.last_error = ""
         self.scrapes = 0
+        self.last_samples: int | None = None  # of the last successful scrape (scrape_series_added)
 
 
 class PrometheusReceiver(Component):
@@ -176,8 +177,14 @@ class PrometheusReceiver(Component):
             t.last_error = str(e)
             self._failed.labels(job=job).inc()
             self.log.warning("prometheus: scrape of %s failed: %s", t.url, e)
+        # scrape_series_added, approximated as its HELP says: every sample on the first
+        # successful scrape, then the growth of the sample count (no per-series cache kept).
+        added = 0
+        if up:
+            added = samples if t.last_samples is None else max(0, samples - t.last_samples)
+            t.last_samples = samples
         scrape_metrics(request, job, instance, scheme, now_ns, up, time.monotonic() - t0, samples,
-                       self.settings.build_info.version)
+                       self.settings.build_info.version, series_added=added, target_labels=t.labels)
         t.scrapes += 1
         n = count_items("metrics", request)
         try:

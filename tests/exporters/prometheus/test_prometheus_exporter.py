@@ -269,3 +269,15 @@ def test_serves_on_an_ipv6_endpoint(make_settings):
             assert r.read().decode().endswith("\nup 1\n")
     finally:
         exp.shutdown(time.monotonic() + 2)
+
+
+def test_namespace_is_cleaned_and_non_monotonic_sums_get_no_ratio_suffix():
+    store = SeriesStore(namespace="test-space")
+
+    def build(sm):
+        point(new_metric(sm, "cpu.utilization", "", "1", "gauge"), 0.5)
+        point(new_metric(sm, "queue.fill", "", "1", "sum", monotonic=False), 0.25)
+    store.ingest(request_with(build))
+    fams = families(store.render())
+    assert "test_space_cpu_utilization_ratio" in fams and "test_space_queue_fill" in fams
+    assert "test_space_target_info" in fams

@@ -54,6 +54,10 @@ def test_config_defaults_match_the_collector():
         decode(Config, {})
     with pytest.raises(ConfigErrors, match="renew_deadline"):
         decode(Config, {"lease_name": "l", "lease_namespace": "ns", "renew_deadline": "20s"})
+    # client-go rejects renew_deadline <= 1.2 x retry_period (its jitter factor)
+    with pytest.raises(ConfigErrors, match="retry_period"):
+        decode(Config, {"lease_name": "l", "lease_namespace": "ns", "renew_deadline": "2s"})
+    assert decode(Config, {"lease_name": "l", "lease_namespace": "ns", "renew_deadline": "2500ms"}).renew_deadline == 2.5
 
 
 def test_two_electors_one_leader_and_failover_when_leader_stops_renewing(fake_api):

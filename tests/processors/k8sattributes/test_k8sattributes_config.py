@@ -22,8 +22,10 @@ def test_defaults_match_otelcol():
     cfg = load("k8sattributes")
     assert cfg == Config()
     assert cfg.auth_type == "serviceAccount" and cfg.passthrough is False
-    assert cfg.extract.metadata == ["k8s.namespace.name", "k8s.pod.name", "k8s.pod.uid",
-                                    "k8s.pod.start_time", "k8s.deployment.name", "k8s.node.name"]
+    # metadata.yaml's default-enabled resource attributes
+    assert sorted(cfg.extract.metadata) == ["container.image.name", "container.image.tag", "k8s.deployment.name",
+                                            "k8s.namespace.name", "k8s.node.name", "k8s.pod.name",
+                                            "k8s.pod.start_time", "k8s.pod.uid"]
     assert [p.name for p in cfg.exclude.pods] == ["jaeger-agent", "jaeger-collector"]
     assert cfg.wait_for_metadata is False and cfg.wait_for_metadata_timeout == 10.0
     assert cfg.pod_association == []
@@ -62,3 +64,14 @@ def test_bad_config_names_the_key(raw, key, message):
         decode(factory.config_class, raw, "processors.k8sattributes")
     text = str(err.value)
     assert f"processors.k8sattributes.{key}" in text and message in text, text
+
+
+def test_empty_metadata_list_means_the_defaults():
+    cfg = decode(factory.config_class, {"extract": {"metadata": []}}, "processors.k8sattributes")
+    assert cfg.extract.metadata_fields() == Config().extract.metadata
+
+
+def test_bad_field_filter_op_uses_upstream_wording():
+    with pytest.raises(ConfigErrors, match="'matches' is not a valid label filter operation for key=a"):
+        decode(factory.config_class, {"filter": {"fields": [{"key": "a", "op": "matches"}]}},
+               "processors.k8sattributes")

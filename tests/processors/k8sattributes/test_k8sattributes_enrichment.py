@@ -54,6 +54,17 @@ def test_default_association_is_the_connection_ip(fake_api, make_processor):
     assert other["k8s.pod.name"] == pods[1]["metadata"]["name"]
 
 
+def test_default_metadata_includes_the_container_image(fake_api, make_processor):
+    pod = objects.pod("api-0", "shop", containers=[("api", "ghcr.io/acme/api:2.1.0")])
+    fake_api.create(pod)
+    for i, raw in enumerate((None, {"extract": {"metadata": []}})):  # no list, empty list: the defaults
+        proc, sink, _ = make_processor(raw, name=f"d{i}")
+        synced(proc)
+        got = send(proc, sink, {"k8s.container.name": "api"}, client_addr=pod["status"]["podIP"])
+        assert got["container.image.name"] == "ghcr.io/acme/api" and got["container.image.tag"] == "2.1.0"
+        assert got["k8s.pod.name"] == "api-0" and "container.id" not in got
+
+
 def test_unknown_peer_gets_only_the_ip(fake_api, make_processor):
     web_pods(fake_api)
     proc, sink, _ = make_processor()

@@ -180,3 +180,79 @@ def test_factory_is_registered():
 
     assert default_registry().get("processor", "resourcedetection") is factory
     assert factory.signals == frozenset({"logs", "metrics", "traces"})
+
+
+def test_env_trailing_comma_is_accepted_and_bad_escapes_fail_as_upstream():
+    # Upstream's pattern ends each pair at "," or the end; Go's url.QueryUnescape rejects "%zz".
+    assert parse_resource_attributes("a=1,b=2,") == {"a": "1", "b": "2"}
+    with pytest.raises(ValueError):
+        parse_resource_attributes("a=100%")
+    with pytest.raises(ValueError):
+        parse_resource_attributes("a=%zz")
+
+
+def test_empty_attributes_list_keeps_every_detected_key():
+    p, _ = make({"detectors": ["env"], "attributes": []}, {"OTEL_RESOURCE_ATTRIBUTES": "a=1,b=2"})
+    assert dict(p.attributes) == {"a": "1", "b": "2"}
+
+
+@pytest.mark.parametrize("machine, arch", [("x86_64", "amd64"), ("aarch64", "arm64"),
+                                           ("i686", "x86"), ("armv7l", "arm32"),
+                                           ("ppc64le", "ppc64"), ("s390x", "s390x")])
+def test_host_arch_uses_the_collectors_names(machine, arch):
+    cfg = decode(Config, {"system": {"hostname_sources": ["os"],
+                                     "resource_attributes": {"host.arch": {"enabled": True}}}})
+    uname = platform.uname_result("Linux", "h", "6.1.0", "#1 SMP", machine)
+    assert system_detect(cfg.system, {}, LOG, uname=uname, os_hostname="h")["host.arch"] == arch
+
+
+def test_os_description_and_version_as_the_collector_builds_them(tmp_path):
+    cfg = decode(Config, {"system": {"hostname_sources": ["os"], "resource_attributes": {
+        "os.description": {"enabled": True}, "os.version": {"enabled": True}}}})
+    uname = platform.uname_result("Linux", "h", "6.1.0-18-amd64", "#1 SMP Debian", "x86_64")
+    got = system_detect(cfg.system, {"HOST_ETC": str(NODE / "etc")}, LOG, uname=uname, os_hostname="h")
+    # NAME + VERSION_ID (the OTel Go SDK prefers them to PRETTY_NAME), then the uname fields.
+    assert got["os.description"] == "Debian GNU/Linux 12 (Linux 6.1.0-18-amd64 #1 SMP Debian x86_64)"
+    assert got["os.version"] == "12"
+    etc = tmp_path / "etc"
+    etc.mkdir()
+    (etc / "os-release").write_text('PRETTY_NAME="Some OS"\nID=debian\nVERSION_ID="12"\n')
+    (etc / "debian_version").write_text("12.5\n")
+    got = system_detect(cfg.system, {"HOST_ETC": str(etc)}, LOG, uname=uname, os_hostname="h")
+    assert got["os.description"].startswith("Some OS (Linux ")  # no NAME: PRETTY_NAME
+    assert got["os.version"] == "12.5"  # gopsutil's PlatformVersion on Debian
+
+
+def test_host_cpu_attributes_follow_gopsutil_types(tmp_path):
+    from collector.processors.resourcedetection.system_detector import cpu_info
+
+    info = cpu_info({"HOST_PROC": str(NODE / "proc")})
+    assert info["host.cpu.stepping"] == "7" and info["host.cpu.cache.l2.size"] == 36608
+    assert info["host.cpu.model.id"] == "85" and info["host.cpu.family"] == "6"
+    (tmp_path / "cpuinfo").write_text("processor\t: 0\nmodel name\t: ARMv8\n")
+    info = cpu_info({"HOST_PROC": str(tmp_path)})
+    assert "host.cpu.model.id" not in info  # blank model: left out, as upstream
+    assert info["host.cpu.stepping"] == "0" and info["host.cpu.cache.l2.size"] == 0
+
+
+def test_host_ip_and_mac_skip_down_and_loopback_interfaces(monkeypatch):
+    import socket
+    from types import SimpleNamespace as NS
+
+    import psutil
+
+    from collector.processors.resourcedetection.system_detector import addresses
+
+    addrs = {"lo": [NS(family=socket.AF_INET, address="127.0.0.1"),
+                    NS(family=psutil.AF_LINK, address="00:00:00:00:00:00")],
+             "eth0": [NS(family=socket.AF_INET, address="10.0.0.5"),
+                      NS(family=socket.AF_INET6, address="fe80::1%eth0"),
+                      NS(family=psutil.AF_LINK, address="0a:1b:2c:3d:4e:5f")],
+             "eth1": [NS(family=socket.AF_INET, address="10.0.1.5"),
+                      NS(family=psutil.AF_LINK, address="aa:bb:cc:dd:ee:ff")]}
+    stats = {"lo": NS(isup=True, flags="up,loopback,running"),
+             "eth0": NS(isup=True, flags="up,broadcast,running,multicast"),
+             "eth1": NS(isup=False, flags="broadcast,multicast")}
+    monkeypatch.setattr(psutil, "net_if_addrs", lambda: addrs)
+    monkeypatch.setattr(psutil, "net_if_stats", lambda: stats)
+    assert addresses() == (["10.0.0.5", "fe80::1"], ["0A-1B-2C-3D-4E-5F"])

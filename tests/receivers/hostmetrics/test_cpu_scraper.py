@@ -81,3 +81,20 @@ def test_utilization_is_zero_when_no_cpu_time_passed(make, node_fs, clock):
     clock.t += 1
     pts = flatten(s.scrape()[0])["system.cpu.utilization"]
     assert len(pts) == 16 and {p["value"] for p in pts} == {0.0}
+
+
+def test_utilization_denominator_counts_guest_time_as_upstream(node_copy, make, clock, attrs_of):
+    """ucal's totalCPU adds guest and guest_nice on top of the eight states (the kernel already
+    counts guest inside user), so on a VM host the states sum to less than 1, as upstream."""
+    from tests.receivers.hostmetrics.fixture_node import flatten
+
+    root, fs = node_copy
+    s = make("cpu", fs, {"metrics": {"system.cpu.utilization": {"enabled": True}}})
+    s.scrape()
+    stat = (root / "proc/stat").read_text().splitlines()
+    # cpu0: +300 user ticks of which 100 are guest, +100 idle: 500 ticks in upstream's total.
+    stat[1] = "cpu0 20300 100 6000 240100 1000 0 500 50 100 0"
+    (root / "proc/stat").write_text("\n".join(stat) + "\n")
+    clock.t += 4
+    got = attrs_of(flatten(s.scrape()[0])["system.cpu.utilization"], "cpu", "state")
+    assert got[("cpu0", "user")] == 0.6 and got[("cpu0", "idle")] == 0.2

@@ -1,4 +1,5 @@
 """filesystem scraper: host mount points from proc/1/mountinfo, usage by statvfs under root."""
+from collector.receivers.hostmetrics.filesystem import statvfs_result
 from tests.receivers.hostmetrics.fixture_node import NODE, STATVFS, flatten
 
 B = 4096
@@ -73,3 +74,20 @@ def test_utilization_is_optional(scrape, attrs_of):
     points, _ = scrape("filesystem", {"metrics": {"system.filesystem.utilization": {"enabled": True}}})
     util = attrs_of(points["system.filesystem.utilization"], "mountpoint")
     assert util[("/",)] == 600 / 950 and points["system.filesystem.utilization"][0]["kind"] == "gauge"
+
+
+def test_utilization_of_an_empty_filesystem_is_zero_not_missing(scrape, attrs_of):
+    # gopsutil's UsedPercent is 0 when used + free is 0; upstream records that point.
+    saved = STATVFS["/boot"]
+    STATVFS["/boot"] = statvfs_result(blocks=0, bfree=0, bavail=0, files=0, ffree=0)
+    try:
+        points, _ = scrape("filesystem", {"metrics": {"system.filesystem.utilization": {"enabled": True}}})
+    finally:
+        STATVFS["/boot"] = saved
+    assert attrs_of(points["system.filesystem.utilization"], "mountpoint")[("/boot",)] == 0.0
+
+
+def test_zfs_counts_as_device_backed_as_gopsutil_does():
+    from collector.receivers.hostmetrics.procfs import parse_filesystems
+
+    assert parse_filesystems("nodev\tsysfs\n\text4\nnodev\tzfs\n") == {"ext4", "zfs"}

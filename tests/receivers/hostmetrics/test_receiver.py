@@ -190,3 +190,15 @@ def test_initial_delay_is_honoured_and_shutdown_interrupts_it(node_fs):
     t0 = time.monotonic()
     r.shutdown(time.monotonic() + 2)
     assert time.monotonic() - t0 < 1 and sink.payloads == []
+
+
+def test_metadata_collection_interval_is_accepted_as_upstream(tmp_path):
+    cfg = decode(Config, {"root_path": str(tmp_path), "scrapers": {"cpu": None}})
+    assert cfg.metadata_collection_interval == 300.0  # upstream default 5m
+    cfg = decode(Config, {"metadata_collection_interval": "0s", "scrapers": {"cpu": None}})
+    assert cfg.metadata_collection_interval == 0.0
+    with pytest.raises(ConfigErrors) as e:
+        decode(Config, {"metadata_collection_interval": "-1s", "scrapers": {"cpu": None}},
+               "receivers.hostmetrics")
+    assert any(err.path == "receivers.hostmetrics.metadata_collection_interval"
+               for err in e.value.errors), str(e.value)

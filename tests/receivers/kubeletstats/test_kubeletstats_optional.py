@@ -54,12 +54,20 @@ def test_node_utilization_uses_capacity_from_the_api_server(kubelet, make_receiv
         assert value(pod["k8s.pod.cpu.node.utilization"]) == pytest.approx(0.003 / 4)
 
 
-def test_node_utilization_without_api_config_is_a_config_error():
+def test_node_utilization_needs_node_but_not_api_config(kubelet, make_receiver):
     from collector.config import ConfigErrors, decode
     from collector.receivers.kubeletstats.config import Config
 
-    with pytest.raises(ConfigErrors, match="k8s_api_config"):
+    # as otelcol's Validate: `node` is required; without k8s_api_config the ratios are just absent
+    with pytest.raises(ConfigErrors, match="receivers.kubeletstats.node.*node setting is required"):
         decode(Config, {"auth_type": "none", **enable("k8s.pod.cpu.node.utilization")}, "receivers.kubeletstats")
+    decode(Config, {"auth_type": "none", "node": "node-1", **enable("k8s.pod.cpu.node.utilization")})
+    rec, sink, _ = make_receiver(sa_config(kubelet, node="node-1", initial_delay="1m",
+                                           **enable("k8s.pod.cpu.node.utilization")),
+                                 start=True)
+    rec.scrape_once()
+    _, pod = find(sink.payloads[-1].request, k8s__pod__uid=kubelet.summary["pods"][0]["podRef"]["uid"])
+    assert "k8s.pod.cpu.node.utilization" not in pod and "k8s.pod.cpu.usage" in pod
 
 
 def test_system_containers_pids_inodes_and_storage(kubelet, make_receiver):

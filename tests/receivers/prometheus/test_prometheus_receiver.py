@@ -320,3 +320,32 @@ def test_tls_server_name_is_the_name_verified(make_settings, recorder, tmp_path)
     finally:
         srv.shutdown()
         srv.server_close()
+
+
+@pytest.mark.parametrize("instance,address", [
+    ("10.0.0.5:8080", "10.0.0.5"), ("kube-state-metrics.obs.svc:8080", "kube-state-metrics.obs.svc"),
+    ("127.0.0.1:8080", None), ("localhost:9090", None), ("0.0.0.0:80", None), ("[::1]:80", None),
+    ("[fd00::5]:80", "fd00::5")])
+def test_server_address_only_for_a_discernible_host(instance, address):
+    from collector.receivers.prometheus.convert import target_resource
+    res = target_resource("j", instance, "http")
+    assert res.get("server.address") == address
+    assert res["service.instance.id"] == instance and res["server.port"] == instance.rpartition(":")[2]
+
+
+def test_scrape_report_series_carry_target_labels_and_series_added(target, make_settings, recorder):
+    sink = recorder()
+    cfg = decode(Config, {"config": {"scrape_configs": [{"job_name": "ksm", "static_configs": [
+        {"targets": [target], "labels": {"team": "obs"}}]}]}})
+    rcv = factory.create(make_settings("receiver", "prometheus"), cfg, {"metrics": sink})
+
+    def report():
+        rcv.scrape_once(rcv.targets[0])
+        rm = sink.payloads[-1].request.resource_metrics[0]
+        return {m.name: m.gauge.data_points[0] for m in rm.scope_metrics[0].metrics if m.name.startswith(("up", "scrape_"))}
+    first = report()
+    assert set(first) == {"up", "scrape_duration_seconds", "scrape_samples_scraped",
+                          "scrape_samples_post_metric_relabeling", "scrape_series_added"}
+    assert all(attrs_dict(p.attributes) == {"team": "obs"} for p in first.values())
+    assert first["scrape_series_added"].as_double == first["scrape_samples_scraped"].as_double == 13
+    assert report()["scrape_series_added"].as_double == 0  # the same series again

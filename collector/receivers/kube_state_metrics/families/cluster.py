@@ -2,7 +2,7 @@
 (kube-state-metrics, STABLE ones)."""
 from __future__ import annotations
 
-from .common import (Context, Row, allowed, bool_value, family, meta_of, quantity_value,
+from .common import (Context, Row, bool_value, family, labels_rows, meta_of, quantity_value,
                      resource_unit, sanitize, ts)
 
 N = "kube_node_"
@@ -20,8 +20,9 @@ def node_rows(obj: dict, ctx: Context) -> list[Row]:
     md, spec, st = meta_of(obj), obj.get("spec") or {}, obj.get("status") or {}
     base = (("node", md.get("name", "")),)
     info = st.get("nodeInfo") or {}
-    internal_ip = next((a.get("address", "") for a in st.get("addresses") or []
-                        if isinstance(a, dict) and a.get("type") == "InternalIP"), "")
+    # KSM keeps the last InternalIP listed.
+    internal_ip = ([a.get("address", "") for a in st.get("addresses") or []
+                    if isinstance(a, dict) and a.get("type") == "InternalIP"] or [""])[-1]
     rows = [Row(N_INFO, base + (("kernel_version", info.get("kernelVersion", "")),
                                 ("os_image", info.get("osImage", "")),
                                 ("container_runtime_version", info.get("containerRuntimeVersion", "")),
@@ -34,7 +35,7 @@ def node_rows(obj: dict, ctx: Context) -> list[Row]:
     created = ts(md.get("creationTimestamp"))
     if created is not None:
         rows.append(Row(N_CREATED, base, created))
-    rows.append(Row(N_LABELS, base + allowed(md.get("labels"), ctx.labels_allowlist.get("nodes"), "label_"), 1.0))
+    rows += labels_rows(N_LABELS, base, md, ctx.labels_for("nodes"))
     rows.append(Row(N_UNSCHEDULABLE, base, bool_value(spec.get("unschedulable"))))
     for t in spec.get("taints") or []:
         if isinstance(t, dict):
@@ -49,9 +50,10 @@ def node_rows(obj: dict, ctx: Context) -> list[Row]:
     for fam, key in ((N_CAPACITY, "capacity"), (N_ALLOCATABLE, "allocatable")):
         amounts = st.get(key) or {}
         for res in sorted(amounts):
-            v = quantity_value(res, amounts[res])
+            unit = resource_unit(res)
+            v = quantity_value(res, amounts[res], milli=True) if unit else None
             if v is not None:
-                rows.append(Row(fam, base + (("resource", sanitize(res)), ("unit", resource_unit(res)[0])), v))
+                rows.append(Row(fam, base + (("resource", sanitize(res)), ("unit", unit)), v))
     return rows
 
 
@@ -68,7 +70,7 @@ def namespace_rows(obj: dict, ctx: Context) -> list[Row]:
     created = ts(md.get("creationTimestamp"))
     if created is not None:
         rows.append(Row(NS_CREATED, base, created))
-    rows.append(Row(NS_LABELS, base + allowed(md.get("labels"), ctx.labels_allowlist.get("namespaces"), "label_"), 1.0))
+    rows += labels_rows(NS_LABELS, base, md, ctx.labels_for("namespaces"))
     phase = st.get("phase", "Active")
     rows += [Row(NS_PHASE, base + (("phase", p),), bool_value(p == phase)) for p in ("Active", "Terminating")]
     return rows
@@ -88,12 +90,13 @@ def service_rows(obj: dict, ctx: Context) -> list[Row]:
     base = (("namespace", md.get("namespace", "")), ("service", md.get("name", "")), ("uid", md.get("uid", "")))
     rows = [Row(S_INFO, base + (("cluster_ip", spec.get("clusterIP", "")),
                                 ("external_name", spec.get("externalName", "")),
-                                ("load_balancer_ip", spec.get("loadBalancerIP", ""))), 1.0)]
+                                ("load_balancer_ip", spec.get("loadBalancerIP", "")),
+                                ("external_traffic_policy", spec.get("externalTrafficPolicy", ""))), 1.0)]
     created = ts(md.get("creationTimestamp"))
     if created is not None:
         rows.append(Row(S_CREATED, base, created))
     rows.append(Row(S_TYPE, base + (("type", spec.get("type", "ClusterIP")),), 1.0))
-    rows.append(Row(S_LABELS, base + allowed(md.get("labels"), ctx.labels_allowlist.get("services"), "label_"), 1.0))
+    rows += labels_rows(S_LABELS, base, md, ctx.labels_for("services"))
     for ip in spec.get("externalIPs") or []:
         rows.append(Row(S_EXTERNAL_IP, base + (("external_ip", str(ip)),), 1.0))
     for ing in ((st.get("loadBalancer") or {}).get("ingress")) or []:
@@ -113,10 +116,14 @@ P_ACCESS_MODE = family(P + "access_mode", "The access mode(s) specified by the p
 def pvc_rows(obj: dict, ctx: Context) -> list[Row]:
     md, spec, st = meta_of(obj), obj.get("spec") or {}, obj.get("status") or {}
     base = (("namespace", md.get("namespace", "")), ("persistentvolumeclaim", md.get("name", "")))
-    rows = [Row(P_INFO, base + (("storageclass", spec.get("storageClassName") or ""),
+    # The beta storage-class annotation wins over spec.storageClassName, as in KSM.
+    storage_class = (md.get("annotations") or {}).get("volume.beta.kubernetes.io/storage-class")
+    if storage_class is None:
+        storage_class = spec.get("storageClassName") or ""
+    rows = [Row(P_INFO, base + (("storageclass", storage_class),
                                 ("volumename", spec.get("volumeName", "")),
-                                ("volumemode", spec.get("volumeMode", ""))), 1.0),
-            Row(P_LABELS, base + allowed(md.get("labels"), ctx.labels_allowlist.get("persistentvolumeclaims"), "label_"), 1.0)]
+                                ("volumemode", spec.get("volumeMode", ""))), 1.0)]
+    rows += labels_rows(P_LABELS, base, md, ctx.labels_for("persistentvolumeclaims"))
     phase = st.get("phase")
     if phase:
         rows += [Row(P_PHASE, base + (("phase", p),), bool_value(p == phase)) for p in ("Lost", "Bound", "Pending")]

@@ -1,9 +1,8 @@
 """kube_pod_* families (kube-state-metrics pod.go, STABLE ones)."""
 from __future__ import annotations
 
-from .common import (Context, Row, allowed, bool_value, family, meta_of, owner_rows, quantity_value,
-                     sanitize,
-                     resource_unit, ts)
+from .common import (Context, Row, annotations_rows, bool_value, controller_of, family, labels_rows,
+                     meta_of, owner_rows, quantity_value, resource_unit, sanitize, ts)
 
 POD_PHASES = ("Pending", "Succeeded", "Failed", "Unknown", "Running")
 
@@ -19,6 +18,7 @@ PHASE = family("kube_pod_status_phase", "The pods current phase.")
 READY = family("kube_pod_status_ready", "Describes whether the pod is ready to serve requests.")
 SCHEDULED = family("kube_pod_status_scheduled", "Describes the status of the scheduling process for the pod.")
 C_INFO = family("kube_pod_container_info", "Information about a container in a pod.")
+C_STATE_STARTED = family("kube_pod_container_state_started", "Start time in unix timestamp for a pod container.")
 C_WAITING = family("kube_pod_container_status_waiting", "Describes whether the container is currently in waiting state.")
 C_WAITING_REASON = family("kube_pod_container_status_waiting_reason", "Describes the reason the container is currently in waiting state.")
 C_RUNNING = family("kube_pod_container_status_running", "Describes whether the container is currently in running state.")
@@ -66,27 +66,24 @@ def _condition(status: dict, ctype: str) -> dict | None:
 def pod_rows(obj: dict, ctx: Context) -> list[Row]:
     md, spec, status = meta_of(obj), obj.get("spec") or {}, obj.get("status") or {}
     base = (("namespace", md.get("namespace", "")), ("pod", md.get("name", "")), ("uid", md.get("uid", "")))
-    owners = [o for o in md.get("ownerReferences") or [] if isinstance(o, dict)]
-    created_by = next((o for o in owners if o.get("controller")), owners[0] if owners else {})
+    # created_by_*: the controller owner only (metav1.GetControllerOf), "" without one.
+    created_by = controller_of(md)
     rows = [Row(INFO, base + (("host_ip", status.get("hostIP", "")), ("pod_ip", status.get("podIP", "")),
                               ("node", spec.get("nodeName", "")),
-                              ("created_by_kind", created_by.get("kind", "<none>")),
-                              ("created_by_name", created_by.get("name", "<none>")),
+                              ("created_by_kind", str(created_by.get("kind") or "")),
+                              ("created_by_name", str(created_by.get("name") or "")),
                               ("priority_class", spec.get("priorityClassName", "")),
                               ("host_network", "true" if spec.get("hostNetwork") else "false")), 1.0)]
     rows += owner_rows(OWNER, base, md)
-    rows.append(Row(LABELS, base + allowed(md.get("labels"), ctx.labels_allowlist.get("pods"), "label_"), 1.0))
-    if ctx.annotations_allowlist.get("pods"):
-        rows.append(Row(ANNOTATIONS, base + allowed(md.get("annotations"), ctx.annotations_allowlist.get("pods"),
-                                                    "annotation_"), 1.0))
+    rows += labels_rows(LABELS, base, md, ctx.labels_for("pods"))
+    rows += annotations_rows(ANNOTATIONS, base, md, ctx.annotations_for("pods"))
     created = ts(md.get("creationTimestamp"))
     if created is not None:
         rows.append(Row(CREATED, base, created))
     started = ts(status.get("startTime"))
     if started is not None:
         rows.append(Row(START, base, started))
-    if spec.get("restartPolicy"):
-        rows.append(Row(RESTART_POLICY, base + (("type", spec["restartPolicy"]),), 1.0))
+    rows.append(Row(RESTART_POLICY, base + (("type", str(spec.get("restartPolicy") or "")),), 1.0))
     phase = status.get("phase")
     if phase:
         rows += [Row(PHASE, base + (("phase", p),), bool_value(p == phase)) for p in POD_PHASES]
@@ -99,24 +96,32 @@ def pod_rows(obj: dict, ctx: Context) -> list[Row]:
     if scheduled is not None:
         if scheduled.get("status") == "True" and ts(scheduled.get("lastTransitionTime")) is not None:
             rows.append(Row(SCHEDULED_TIME, base, ts(scheduled["lastTransitionTime"])))
-        if scheduled.get("status") == "False" and scheduled.get("reason") == "Unschedulable":
+        if scheduled.get("status") == "False":
             rows.append(Row(UNSCHEDULABLE, base, 1.0))
     deleted = ts(md.get("deletionTimestamp"))
     if deleted is not None:
         rows.append(Row(DELETION, base, deleted))
     statuses = [cs for cs in status.get("containerStatuses") or [] if isinstance(cs, dict)]
-    finished = [ts(((cs.get("state") or {}).get("terminated") or {}).get("finishedAt")) for cs in statuses]
-    if statuses and all(f is not None for f in finished):
+    # The latest finishedAt among the containers that terminated (KSM: any of them).
+    finished = [f for f in (ts(((cs.get("state") or {}).get("terminated") or {}).get("finishedAt"))
+                            for cs in statuses) if f is not None and f > 0]
+    if finished:
         rows.append(Row(COMPLETION, base, max(finished)))
     node = spec.get("nodeName", "")
     for fams, status_key, spec_key in ((CONTAINER_FAMILIES, "containerStatuses", "containers"),
                                        (INIT_CONTAINER_FAMILIES, "initContainerStatuses", "initContainers")):
-        for cs in status.get(status_key) or []:
-            if isinstance(cs, dict):
-                rows += _container_status_rows(base, cs, fams)
-        for c in spec.get(spec_key) or []:
-            if isinstance(c, dict):
-                rows += _container_resource_rows(base, c, node, fams)
+        specs = [c for c in spec.get(spec_key) or [] if isinstance(c, dict)]
+        cstatuses = [cs for cs in status.get(status_key) or [] if isinstance(cs, dict)]
+        rows += _container_info_rows(base, specs, cstatuses, fams[0], init=fams is INIT_CONTAINER_FAMILIES)
+        for cs in cstatuses:
+            rows += _container_status_rows(base, cs, fams)
+        for c in specs:
+            rows += _container_resource_rows(base, c, node, fams)
+    for cs in statuses:
+        state = cs.get("state") or {}
+        started = ts((state.get("running") or state.get("terminated") or {}).get("startedAt"))
+        if started is not None:
+            rows.append(Row(C_STATE_STARTED, base + (("container", cs.get("name", "")),), started))
     for v in spec.get("volumes") or []:
         claim = (v or {}).get("persistentVolumeClaim") if isinstance(v, dict) else None
         if claim:
@@ -130,23 +135,36 @@ def _container_status_rows(base: tuple, cs: dict, fams: tuple) -> list[Row]:
     info, waiting, waiting_reason, running, terminated, terminated_reason, last_reason, ready, restarts = fams[:9]
     c = base + (("container", cs.get("name", "")),)
     state = cs.get("state") or {}
-    rows = [Row(info, c + (("image_spec", cs.get("image", "")), ("image", cs.get("image", "")),
-                           ("image_id", cs.get("imageID", "")), ("container_id", cs.get("containerID", ""))), 1.0),
-            Row(waiting, c, bool_value("waiting" in state)),
+    rows = [Row(waiting, c, bool_value("waiting" in state)),
             Row(running, c, bool_value("running" in state)),
             Row(terminated, c, bool_value("terminated" in state)),
             Row(ready, c, bool_value(cs.get("ready"))),
             Row(restarts, c, float(cs.get("restartCount") or 0))]
-    # Only the current reason has a series (kube-state-metrics v2).
-    reason = (state.get("waiting") or {}).get("reason")
-    if reason:
-        rows.append(Row(waiting_reason, c + (("reason", reason),), 1.0))
-    reason = (state.get("terminated") or {}).get("reason")
-    if reason:
-        rows.append(Row(terminated_reason, c + (("reason", reason),), 1.0))
-    reason = (((cs.get("lastState") or {}).get("terminated")) or {}).get("reason")
-    if reason:
-        rows.append(Row(last_reason, c + (("reason", reason),), 1.0))
+    # Only the current reason has a series (kube-state-metrics v2), whenever the container is
+    # in that state, its reason possibly empty.
+    last = cs.get("lastState") or {}
+    for fam, st, key in ((waiting_reason, state, "waiting"), (terminated_reason, state, "terminated"),
+                         (last_reason, last, "terminated")):
+        if isinstance(st.get(key), dict):
+            rows.append(Row(fam, c + (("reason", str(st[key].get("reason") or "")),), 1.0))
+    return rows
+
+
+def _container_info_rows(base: tuple, specs: list, statuses: list, fam: str, init: bool) -> list[Row]:
+    """kube_pod_[init_]container_info: one series per spec container that has a status;
+    image_spec is the spec's image, image the running one (init containers add restart_policy,
+    "Always" for sidecars)."""
+    rows = []
+    for c in specs:
+        for cs in statuses:
+            if cs.get("name") != c.get("name"):
+                continue
+            labels = (("container", cs.get("name", "")), ("image_spec", c.get("image", "")),
+                      ("image", cs.get("image", "")), ("image_id", cs.get("imageID", "")),
+                      ("container_id", cs.get("containerID", "")))
+            if init:
+                labels += (("restart_policy", str(c.get("restartPolicy") or "")),)
+            rows.append(Row(fam, base + labels, 1.0))
     return rows
 
 
@@ -155,10 +173,12 @@ def _container_resource_rows(base: tuple, c: dict, node: str, fams: tuple) -> li
     resources = c.get("resources") or {}
     for fam, key in ((fams[9], "requests"), (fams[10], "limits")):
         for res in sorted(resources.get(key) or {}):
+            unit = resource_unit(res)
+            if unit is None or res == "pods":
+                continue  # a resource KSM does not expose for containers
             v = quantity_value(res, resources[key][res])
             if v is None:
                 continue  # unreadable quantity: skipped (the receiver counts bad objects)
-            unit, _ = resource_unit(res)
             rows.append(Row(fam, base + (("container", c.get("name", "")), ("node", node),
                                          ("resource", sanitize(res)), ("unit", unit)), v))
     return rows

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import math
 
-from .common import (Context, Row, allowed, bool_value, condition_rows, family, meta_of, num,
-                     owner_rows, ts)
+from .common import (CONDITION_STATUSES, Context, Row, bool_value, condition_rows, family, labels_rows,
+                     meta_of, num, owner_rows, ts)
+from .cron import Schedule
 
 
 def _labels_rows(fam: str, base: tuple, md: dict, ctx: Context, resource: str) -> list[Row]:
-    return [Row(fam, base + allowed(md.get("labels"), ctx.labels_allowlist.get(resource), "label_"), 1.0)]
+    return labels_rows(fam, base, md, ctx.labels_for(resource))
 
 
 def _simple(rows: list, fam: str, base: tuple, value) -> None:
@@ -47,6 +48,24 @@ D_READY = family(D + "status_replicas_ready", "The number of ready replicas per 
 D_OBSERVED = family(D + "status_observed_generation", "The generation observed by the deployment controller.")
 D_CONDITION = family(D + "status_condition", "The current status conditions of a deployment.")
 D_LABELS = family(D + "labels", "Kubernetes labels converted to Prometheus labels.")
+# Condition reasons KSM keeps (kubernetes' deployment_utils.go); any other is "unknown".
+DEPLOYMENT_REASONS = frozenset((
+    "ReplicaSetUpdated", "ReplicaSetCreateError", "NewReplicaSetCreated", "FoundNewReplicaSet",
+    "NewReplicaSetAvailable", "ProgressDeadlineExceeded", "DeploymentPaused", "DeploymentResumed",
+    "MinimumReplicasAvailable", "MinimumReplicasUnavailable", ""))
+
+
+def _deployment_conditions(base: tuple, conditions) -> list[Row]:
+    rows = []
+    for c in conditions or []:
+        if not isinstance(c, dict) or not c.get("type"):
+            continue
+        reason = str(c.get("reason") or "")
+        reason = reason if reason in DEPLOYMENT_REASONS else "unknown"
+        for label, status in CONDITION_STATUSES:
+            rows.append(Row(D_CONDITION, base + (("reason", reason), ("condition", str(c["type"])),
+                                                 ("status", label)), bool_value(c.get("status") == status)))
+    return rows
 
 
 def deployment_rows(obj: dict, ctx: Context) -> list[Row]:
@@ -67,7 +86,7 @@ def deployment_rows(obj: dict, ctx: Context) -> list[Row]:
                      (D_UNAVAILABLE, "unavailableReplicas"), (D_UPDATED, "updatedReplicas"),
                      (D_READY, "readyReplicas"), (D_OBSERVED, "observedGeneration")):
         rows.append(Row(fam, base, num(st.get(key)) or 0.0))
-    rows += condition_rows(D_CONDITION, base, st.get("conditions"))
+    rows += _deployment_conditions(base, st.get("conditions"))
     rows += _labels_rows(D_LABELS, base, md, ctx, "deployments")
     return rows
 
@@ -113,6 +132,9 @@ SS_GENERATION = family(SS + "metadata_generation", "Sequence number representing
 SS_CURRENT_REV = family(SS + "status_current_revision", "Indicates the version of the StatefulSet used to generate Pods in the sequence [0,currentReplicas).")
 SS_UPDATE_REV = family(SS + "status_update_revision", "Indicates the version of the StatefulSet used to generate Pods in the sequence [replicas-updatedReplicas,replicas)")
 SS_LABELS = family(SS + "labels", "Kubernetes labels converted to Prometheus labels.")
+SS_ORDINALS_START = family(SS + "ordinals_start", "Start ordinal of the StatefulSet.")
+SS_RETENTION = family(SS + "persistentvolumeclaim_retention_policy", "Count of retention policy for StatefulSet template PVCs")
+SS_DELETION = family(SS + "deletion_timestamp", "Unix deletion timestamp")
 
 
 def statefulset_rows(obj: dict, ctx: Context) -> list[Row]:
@@ -123,11 +145,18 @@ def statefulset_rows(obj: dict, ctx: Context) -> list[Row]:
     for key, fam in SS_FAMILIES.items():
         rows.append(Row(fam, base, num(st.get(key)) or 0.0))
     _simple(rows, SS_REPLICAS, base, spec.get("replicas", 1))
+    ordinals = spec.get("ordinals")
+    if isinstance(ordinals, dict):
+        rows.append(Row(SS_ORDINALS_START, base, num(ordinals.get("start")) or 0.0))
     _simple(rows, SS_GENERATION, base, md.get("generation"))
-    if st.get("currentRevision"):
-        rows.append(Row(SS_CURRENT_REV, base + (("revision", st["currentRevision"]),), 1.0))
-    if st.get("updateRevision"):
-        rows.append(Row(SS_UPDATE_REV, base + (("revision", st["updateRevision"]),), 1.0))
+    policy = spec.get("persistentVolumeClaimRetentionPolicy") or {}
+    if isinstance(policy, dict) and (policy.get("whenDeleted") or policy.get("whenScaled")):
+        rows.append(Row(SS_RETENTION, base + (("when_deleted", str(policy.get("whenDeleted") or "")),
+                                              ("when_scaled", str(policy.get("whenScaled") or ""))), 1.0))
+    # Both revisions always have a series, "" before the controller set them (as in KSM).
+    rows.append(Row(SS_CURRENT_REV, base + (("revision", str(st.get("currentRevision") or "")),), 1.0))
+    rows.append(Row(SS_UPDATE_REV, base + (("revision", str(st.get("updateRevision") or "")),), 1.0))
+    _simple(rows, SS_DELETION, base, ts(md.get("deletionTimestamp")))
     rows += _labels_rows(SS_LABELS, base, md, ctx, "statefulsets")
     return rows
 
@@ -174,6 +203,24 @@ J_COMPLETE = family(J + "complete", "The job has completed its execution.")
 J_FAILED_COND = family(J + "failed", "The job has failed its execution.")
 J_OWNER = family(J + "owner", "Information about the Job's owner.")
 J_LABELS = family(J + "labels", "Kubernetes labels converted to Prometheus labels.")
+JOB_FAILURE_REASONS = ("BackoffLimitExceeded", "DeadlineExceeded", "Evicted")
+
+
+def _job_failed(base: tuple, st: dict) -> list[Row]:
+    """kube_job_status_failed as KSM: no reason label while nothing failed; then one series per
+    known reason of the Failed condition, and reason="" carrying the count when none applies."""
+    failed = num(st.get("failed")) or 0.0
+    if failed == 0:
+        return [Row(J_FAILED, base, 0.0)]
+    rows, known = [], False
+    for c in st.get("conditions") or []:
+        if isinstance(c, dict) and c.get("type") == "Failed":
+            for reason in JOB_FAILURE_REASONS:
+                known = known or c.get("reason") == reason
+                rows.append(Row(J_FAILED, base + (("reason", reason),), bool_value(c.get("reason") == reason)))
+    if not known:
+        rows.append(Row(J_FAILED, base + (("reason", ""),), failed))
+    return rows
 
 
 def job_rows(obj: dict, ctx: Context) -> list[Row]:
@@ -186,7 +233,7 @@ def job_rows(obj: dict, ctx: Context) -> list[Row]:
     _simple(rows, J_DEADLINE, base, spec.get("activeDeadlineSeconds"))
     rows.append(Row(J_ACTIVE, base, num(st.get("active")) or 0.0))
     rows.append(Row(J_SUCCEEDED, base, num(st.get("succeeded")) or 0.0))
-    rows.append(Row(J_FAILED, base, num(st.get("failed")) or 0.0))
+    rows += _job_failed(base, st)
     _simple(rows, J_START, base, ts(st.get("startTime")))
     _simple(rows, J_COMPLETION, base, ts(st.get("completionTime")))
     for fam, ctype in ((J_COMPLETE, "Complete"), (J_FAILED_COND, "Failed")):
@@ -208,16 +255,29 @@ CJ_SUSPEND = family(CJ + "spec_suspend", "Suspend flag tells the controller to s
 CJ_DEADLINE = family(CJ + "spec_starting_deadline_seconds", "Deadline in seconds for starting the job if it misses scheduled time for any reason.")
 CJ_RV = family(CJ + "metadata_resource_version", "Resource version representing a specific version of the cronjob.")
 CJ_LABELS = family(CJ + "labels", "Kubernetes labels converted to Prometheus labels.")
+CJ_NEXT = family(CJ + "next_schedule_time", "Next time the cronjob should be scheduled. The time after lastScheduleTime, or after the cron job's creation time if it's never been scheduled. Use this to determine if the job is delayed.")
+CJ_LAST_SUCCESS = family(CJ + "status_last_successful_time", "LastSuccessfulTime keeps information of when was the last time the job was completed successfully.")
 
 
 def cronjob_rows(obj: dict, ctx: Context) -> list[Row]:
     md, spec, st = meta_of(obj), obj.get("spec") or {}, obj.get("status") or {}
     base = (("namespace", md.get("namespace", "")), ("cronjob", md.get("name", "")))
+    tz = spec.get("timeZone")
     rows = [Row(CJ_INFO, base + (("schedule", spec.get("schedule", "")),
-                                 ("concurrency_policy", spec.get("concurrencyPolicy", ""))), 1.0)]
+                                 ("concurrency_policy", spec.get("concurrencyPolicy", "")),
+                                 ("timezone", str(tz) if tz else "local")), 1.0)]
     _simple(rows, CJ_CREATED, base, ts(md.get("creationTimestamp")))
     rows.append(Row(CJ_ACTIVE, base, float(len(st.get("active") or []))))
     _simple(rows, CJ_LAST, base, ts(st.get("lastScheduleTime")))
+    _simple(rows, CJ_LAST_SUCCESS, base, ts(st.get("lastSuccessfulTime")))
+    # Not while suspended. "local" is KSM's process zone, UTC in its container image.
+    after = ts(st.get("lastScheduleTime")) or ts(md.get("creationTimestamp"))
+    if not spec.get("suspend") and after is not None and spec.get("schedule"):
+        try:
+            nxt = Schedule((f"CRON_TZ={tz} " if tz else "") + str(spec["schedule"])).next(after)
+        except (ValueError, KeyError):  # bad schedule or unknown zone: KSM has no value either
+            nxt = None
+        _simple(rows, CJ_NEXT, base, nxt)
     rows.append(Row(CJ_SUSPEND, base, bool_value(spec.get("suspend"))))
     _simple(rows, CJ_DEADLINE, base, spec.get("startingDeadlineSeconds"))
     _simple(rows, CJ_RV, base, md.get("resourceVersion"))
