@@ -21,11 +21,14 @@ class CORSPolicy:
     allowed_headers: tuple[str, ...] = ()
     max_age: int = 0   # seconds a browser may cache the preflight answer; 0 = not sent
     _headers: frozenset = field(default=frozenset(), compare=False)
+    exposed_headers: tuple[str, ...] = ()  # response headers a page's script may read
 
     @classmethod
-    def build(cls, allowed_origins=(), allowed_headers=(), max_age: int = 0) -> "CORSPolicy":
+    def build(cls, allowed_origins=(), allowed_headers=(), max_age: int = 0,
+              exposed_headers=()) -> "CORSPolicy":
         headers = frozenset(h.lower() for h in (*_BASE_HEADERS, *allowed_headers))
-        return cls(tuple(allowed_origins), tuple(allowed_headers), int(max_age or 0), headers)
+        return cls(tuple(allowed_origins), tuple(allowed_headers), int(max_age or 0), headers,
+                   tuple(exposed_headers))
 
     def origin_allowed(self, origin: str | None) -> bool:
         if not origin:
@@ -41,8 +44,11 @@ class CORSPolicy:
         """Headers added to the answer of a real (non-preflight) request."""
         if not self.origin_allowed(origin):
             return [("Vary", "Origin")] if self.allowed_origins else []
-        return [("Vary", "Origin"), ("Access-Control-Allow-Origin", origin),
-                ("Access-Control-Allow-Credentials", "true")]
+        headers = [("Vary", "Origin"), ("Access-Control-Allow-Origin", origin),
+                   ("Access-Control-Allow-Credentials", "true")]
+        if self.exposed_headers:
+            headers.append(("Access-Control-Expose-Headers", ", ".join(self.exposed_headers)))
+        return headers
 
     def preflight(self, origin: str | None, method: str | None, request_headers: str | None):
         """(status, headers) for an OPTIONS preflight; headers are empty when it is refused."""

@@ -28,6 +28,7 @@ class GRPCSettings:
     # Calls waiting for a worker are bounded; beyond this grpc answers RESOURCE_EXHAUSTED.
     max_pending_calls: int = 256
     extra_options: list = field(default_factory=list)  # grpc core channel args (keepalive)
+    transport: str = "tcp"                      # "unix": endpoint is a socket path
 
 
 def peer_ip(peer: str) -> str | None:
@@ -74,6 +75,8 @@ class GRPCServer:
 
     @property
     def endpoint(self) -> str:
+        if self._settings.transport == "unix":
+            return self._settings.endpoint
         host, _ = split_endpoint(self._settings.endpoint)
         return join_endpoint(host or "0.0.0.0", self.port)
 
@@ -106,7 +109,10 @@ class GRPCServer:
         import grpc
 
         s = self._settings
-        host, port = split_endpoint(s.endpoint)
+        if s.transport == "unix":
+            host, port = "", 0
+        else:
+            host, port = split_endpoint(s.endpoint)
         options = [
             ("grpc.max_receive_message_length", int(s.max_recv_msg_size)),
             # grpc turns SO_REUSEPORT on by default: a second server would then "bind" a port
@@ -121,19 +127,22 @@ class GRPCServer:
         for signal in self._signals:
             server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(
                 SERVICES[signal].grpc_service, {"Export": self._method(signal)}),))
-        address = join_endpoint(host, port) if host else f"[::]:{port}"
+        if s.transport == "unix":
+            address = "unix:" + s.endpoint
+        else:
+            address = join_endpoint(host, port) if host else f"[::]:{port}"
         try:
             if s.tls is not None:
                 bound = server.add_secure_port(address, s.tls.grpc_credentials())
             else:
                 bound = server.add_insecure_port(address)
-            if not bound:
+            if not bound and s.transport != "unix":  # a unix socket has no port: grpcio returns 1
                 raise RuntimeError("address in use or invalid")
         except (RuntimeError, OSError) as e:  # newer grpcio raises; older returns port 0
             self._executor.shutdown(wait=False)
             self._executor = None
             raise OSError(f"cannot listen on {s.endpoint} (gRPC): {e}") from None
-        self.port = bound
+        self.port = 0 if s.transport == "unix" else bound
         server.start()
         self._server = server
 

@@ -23,8 +23,8 @@ def decompress(body: bytes, encoding: str, limit: int) -> bytes:
         return body
     if encoding in ("gzip", "x-gzip"):
         wbits = 16 + zlib.MAX_WBITS
-    elif encoding == "deflate":
-        wbits = zlib.MAX_WBITS  # HTTP "deflate" is the zlib format
+    elif encoding in ("deflate", "zlib"):
+        wbits = zlib.MAX_WBITS  # HTTP "deflate" is the zlib format; confighttp also reads "zlib"
     else:
         raise BadRequest(400, "encoding", f"unsupported Content-Encoding: {encoding}")
     out = bytearray()
@@ -68,10 +68,18 @@ def read_chunked(rfile, limit: int) -> bytes:
     raise BadRequest(400, "decode", "too many chunks")
 
 
-def read_body(h, limit: int) -> bytes:
+def read_body(h, limit: int, encodings=None) -> bytes:
     """The request body of handler h, decoded from its Content-Encoding and at most `limit` bytes.
 
-    Sets h.close_connection where the rest of a refused body is still unread on the wire."""
+    `encodings` (confighttp's compression_algorithms) limits the Content-Encodings accepted;
+    None accepts every one this module decodes. Sets h.close_connection where the rest of a
+    refused body is still unread on the wire."""
+    encoding = (h.headers.get("Content-Encoding") or "").strip().lower()
+    if encodings is not None:
+        name = {"identity": "", "x-gzip": "gzip"}.get(encoding, encoding)
+        if name not in encodings:
+            h.close_connection = True
+            raise BadRequest(400, "encoding", f"unsupported Content-Encoding: {encoding}")
     if "chunked" in (h.headers.get("Transfer-Encoding") or "").lower():
         try:
             body = read_chunked(h.rfile, limit)
@@ -94,5 +102,4 @@ def read_body(h, limit: int) -> bytes:
         if len(body) < length:
             h.close_connection = True
             raise BadRequest(400, "decode", "request body ended early")
-    encoding = (h.headers.get("Content-Encoding") or "").strip().lower()
     return decompress(body, encoding, limit)

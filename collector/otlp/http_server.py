@@ -40,9 +40,13 @@ class HTTPSettings:
     max_request_body_size: int = 20 * 1024 * 1024
     tls: ServerTLS | None = None
     max_connections: int = 256
-    idle_timeout: float = 60.0       # a keep-alive connection idle this long is closed
+    idle_timeout: float | None = 60.0  # a keep-alive connection idle this long is closed
     handshake_timeout: float = 10.0
     cors: CORSPolicy | None = None
+    transport: str = "tcp"           # "unix": endpoint is a socket path
+    response_headers: tuple = ()     # (name, value) pairs added to every answer
+    encodings: tuple | None = None   # Content-Encodings accepted; None = all decodable
+    keep_alive: bool = True          # False: one request per connection
 
 
 class _RequestHandler(http.server.BaseHTTPRequestHandler):
@@ -61,7 +65,15 @@ class _RequestHandler(http.server.BaseHTTPRequestHandler):
 
     def setup(self) -> None:
         self.timeout = self.server.owner.settings.idle_timeout
+        # TCP_NODELAY does not exist on a unix socket.
+        self.disable_nagle_algorithm = self.server.owner.settings.transport != "unix"
         super().setup()
+        if self.timeout is None:
+            self.connection.settimeout(None)  # no timeout configured: not even the handshake's
+
+    def address_string(self) -> str:
+        # A unix socket client has no address ("" instead of (host, port)).
+        return self.client_address[0] if self.client_address else "unix"
 
     def log_message(self, format: str, *args) -> None:  # noqa: A002 - stdlib signature
         self.server.owner.log.debug("%s " + format, self.address_string(), *args)
@@ -89,7 +101,10 @@ class _ThreadingServer(socketserver.ThreadingMixIn, http.server.HTTPServer):
     def server_bind(self) -> None:
         # HTTPServer.server_bind resolves the host name (getfqdn): a DNS lookup we do not need.
         socketserver.TCPServer.server_bind(self)
-        self.server_name, self.server_port = self.server_address[:2]
+        if self.address_family == getattr(socket, "AF_UNIX", None):
+            self.server_name, self.server_port = str(self.server_address), 0
+        else:
+            self.server_name, self.server_port = self.server_address[:2]
 
     def process_request(self, request, client_address) -> None:
         if not self.owner.acquire_slot():
@@ -136,20 +151,25 @@ class HTTPServer:
 
     @property
     def endpoint(self) -> str:
+        if self.settings.transport == "unix":
+            return self.settings.endpoint
         host, _ = split_endpoint(self.settings.endpoint)
         return join_endpoint(host or "0.0.0.0", self.port)
 
     def start(self) -> None:
         """Bind and serve in a background thread. Raises OSError if the endpoint is unusable."""
-        host, port = split_endpoint(self.settings.endpoint)
+        if self.settings.transport == "unix":
+            address, family = self.settings.endpoint, socket.AF_UNIX
+        else:
+            host, port = split_endpoint(self.settings.endpoint)
+            address, family = (host, port), (socket.AF_INET6 if ":" in host else socket.AF_INET)
         if self.settings.tls is not None:
             self._ssl = self.settings.tls.ssl_context()
-        family = socket.AF_INET6 if ":" in host else socket.AF_INET
         try:
-            self._server = _ThreadingServer(self, (host, port), family)
+            self._server = _ThreadingServer(self, address, family)
         except OSError as e:
             raise OSError(e.errno, f"cannot listen on {self.settings.endpoint} (HTTP): {e.strerror or e}") from None
-        self.port = self._server.server_address[1]
+        self.port = 0 if family == getattr(socket, "AF_UNIX", None) else self._server.server_address[1]
         self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.2},
                                         name="otlp-http-accept", daemon=True)
         self._thread.start()
@@ -247,7 +267,7 @@ class HTTPServer:
                        "text/plain", drain=True)
             return
         try:
-            body = read_body(h, self.settings.max_request_body_size)
+            body = read_body(h, self.settings.max_request_body_size, self.settings.encodings)
             request = self._decode(signal, ctype, body)
         except BadRequest as e:
             self.bad.inc("http", e.reason)
@@ -298,7 +318,9 @@ class HTTPServer:
               drain: bool = False, cors: bool = True) -> None:
         if cors and self.settings.cors is not None:
             headers = [*headers, *self.settings.cors.actual_headers(h.headers.get("Origin"))]
-        if drain:
+        if self.settings.response_headers:
+            headers = [*headers, *self.settings.response_headers]
+        if drain or not self.settings.keep_alive:
             # Answering before reading the body: it would be read as the next request.
             h.close_connection = True
         try:

@@ -69,7 +69,7 @@ def test_headers_are_not_in_the_printed_config():
     (OTLPConfig, {"endpoint": "gw:4317", "timeout": "soon"}, "exporters.x.timeout: invalid duration 'soon'"),
     (OTLPConfig, {"endpoint": "gw:4317", "tls": {"insecure": "yes"}}, "exporters.x.tls.insecure: expected a boolean"),
     (OTLPConfig, {"endpoint": "gw:4317", "keepalive": {"tme": "1s"}}, "exporters.x.keepalive.tme: unknown key"),
-    (OTLPConfig, {"endpoint": "gw:4317", "retry_on_failure": {"multiplier": 0.5}}, "exporters.x.retry_on_failure.multiplier: must be at least 1"),
+    (OTLPConfig, {"endpoint": "gw:4317", "retry_on_failure": {"multiplier": -0.5}}, "exporters.x.retry_on_failure.multiplier: must not be negative"),
     (OTLPConfig, {"endpoint": "gw:4317", "retry_on_failure": {"max_elapsed_time": "-1s"}}, "exporters.x.retry_on_failure.max_elapsed_time: must not be negative"),
     (OTLPConfig, {"endpoint": "gw:4317", "sending_queue": {"queue_size": 0}}, "exporters.x.sending_queue.queue_size: must be positive"),
     (OTLPConfig, {"endpoint": "gw:4317", "sending_queue": {"blocking": True}}, "exporters.x.sending_queue.blocking: unknown key"),

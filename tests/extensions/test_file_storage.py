@@ -63,3 +63,21 @@ def test_missing_directory_is_an_error_unless_created(tmp_path):
     s = storage(tmp_path / "made", create_directory=True)
     assert (tmp_path / "made" / "skuber_storage.sqlite").exists()
     s.shutdown(time.monotonic() + 1)
+
+
+def test_config_defaults_and_validation_as_otelcol():
+    from collector.config import ConfigErrors
+
+    cfg = decode(Config, {})
+    assert (cfg.directory, cfg.timeout, cfg.create_directory, cfg.directory_permissions, cfg.fsync) == \
+        ("/var/lib/otelcol/file_storage", 1.0, False, "0750", False)
+    assert cfg.compaction.directory == "/var/lib/otelcol/file_storage" and cfg.compaction.max_transaction_size == 65536
+    # permissions are only checked when the directory is to be created
+    decode(Config, {"directory_permissions": "bogus"})
+    for raw, key in (({"create_directory": True, "directory_permissions": "bogus"}, "extensions.file_storage.directory_permissions"),
+                     ({"create_directory": True, "directory_permissions": "07777"}, "extensions.file_storage.directory_permissions"),
+                     ({"compaction": {"max_transaction_size": -1}}, "extensions.file_storage.compaction.max_transaction_size"),
+                     ({"compaction": {"on_rebound": True, "check_interval": "0s"}}, "extensions.file_storage.compaction.check_interval")):
+        with pytest.raises(ConfigErrors) as e:
+            decode(Config, raw, "extensions.file_storage")
+        assert any(err.path == key for err in e.value.errors), str(e.value)

@@ -64,3 +64,18 @@ def test_shutdown_flushes_pending():
     assert ex.received == []
     svc.shutdown(time.monotonic() + 2)
     assert pdata.count_items("traces", ex.received[0].request) == 7
+
+
+def test_metadata_keys_are_accepted_and_checked_for_duplicates():
+    import pytest as _pytest
+
+    from collector.config import ConfigErrors, decode
+    from collector.processors.batch.config import Config as BatchConfig
+
+    cfg = decode(BatchConfig, {"metadata_keys": ["X-Tenant", "region"], "metadata_cardinality_limit": 10})
+    assert cfg.metadata_keys == ["X-Tenant", "region"] and cfg.metadata_cardinality_limit == 10
+    assert decode(BatchConfig, {}) == BatchConfig(timeout=0.2, send_batch_size=8192, send_batch_max_size=0,
+                                                  metadata_keys=[], metadata_cardinality_limit=1000)
+    with _pytest.raises(ConfigErrors) as e:
+        decode(BatchConfig, {"metadata_keys": ["x-tenant", "X-Tenant"]}, "processors.batch")
+    assert "processors.batch.metadata_keys: duplicate entry" in str(e.value)

@@ -39,33 +39,51 @@ class QueueItem:
         Payload(self.signal, None, acks).ack(delivered)
 
 
+def item_size(sizer: str, item: QueueItem) -> int:
+    """An item's size in the units of `sending_queue.sizer`: 1 per request, its telemetry items
+    (spans, data points, log records), or its serialized bytes."""
+    if sizer == "items":
+        return item.items
+    if sizer == "bytes":
+        return item.request.ByteSize() if item.request is not None else len(item.body or b"")
+    return 1
+
+
 class MemoryQueue:
-    """Bounded: `put` refuses (or waits, when blocking) once `capacity` requests wait."""
+    """Bounded: `put` refuses (or waits, when blocking) once `capacity` units wait, counted by
+    `sizer` as otelcol's queue does: requests (default), items or bytes. A single request larger
+    than the whole capacity is refused, as otelcol refuses it."""
 
     persistent = False
 
-    def __init__(self, capacity: int) -> None:
+    def __init__(self, capacity: int, sizer: str = "requests") -> None:
         self.capacity = capacity
-        self._items: collections.deque[QueueItem] = collections.deque()
+        self.sizer = sizer
+        self._items: collections.deque[tuple[QueueItem, int]] = collections.deque()
+        self._used = 0
         self._cond = threading.Condition()
         self._closed = False
 
     def size(self) -> int:
-        return len(self._items)
+        return self._used
 
     def put(self, item: QueueItem, block: bool = False, stop: threading.Event | None = None,
             max_wait: float = 3600.0) -> bool:
         """False when full (or closed). A blocking put waits for room, shutdown, or max_wait."""
         end = time.monotonic() + max_wait
+        n = item_size(self.sizer, item)
+        if n > self.capacity:
+            return False  # could never fit, blocking or not
         with self._cond:
-            while len(self._items) >= self.capacity and not self._closed:
+            while self._used + n > self.capacity and not self._closed:
                 left = end - time.monotonic()
                 if not block or left <= 0 or (stop is not None and stop.is_set()):
                     return False
                 self._cond.wait(min(left, 0.2))  # short waits so a shutdown is noticed
             if self._closed:
                 return False
-            self._items.append(item)
+            self._items.append((item, n))
+            self._used += n
             self._cond.notify_all()
             return True
 
@@ -75,7 +93,8 @@ class MemoryQueue:
                 self._cond.wait(timeout)
             if not self._items:
                 return None
-            item = self._items.popleft()
+            item, n = self._items.popleft()
+            self._used -= n
             self._cond.notify_all()
             return item
 
@@ -90,7 +109,8 @@ class MemoryQueue:
     def take_all(self) -> list[QueueItem]:
         """Empties the queue (at the shutdown deadline: what is left is dropped and acked False)."""
         with self._cond:
-            items = list(self._items)
+            items = [item for item, _ in self._items]
             self._items.clear()
+            self._used = 0
             self._cond.notify_all()
             return items

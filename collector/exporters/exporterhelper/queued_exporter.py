@@ -58,6 +58,10 @@ class QueuedExporter(Component):
     def start(self, host) -> None:
         self._host = host
         qcfg = self.config.sending_queue
+        check_auth(host, getattr(self.config, "auth", None))
+        if qcfg.enabled and qcfg.batch is not None:
+            self.log.warning("sending_queue.batch is not applied by this exporter: requests are sent "
+                             "as they come; use the batch processor to merge them (exporter=%s)", self.id)
         if qcfg.enabled:
             # First, as it may raise: the engine never shuts down a component whose start failed,
             # so no thread may be running by then.
@@ -72,7 +76,7 @@ class QueuedExporter(Component):
 
     def _make_queue(self, host, qcfg) -> MemoryQueue | PersistentQueue:
         if not qcfg.storage:
-            return MemoryQueue(qcfg.queue_size)
+            return MemoryQueue(qcfg.queue_size, qcfg.sizer)
         ext = host.get_extension(qcfg.storage)  # KeyError names the id: start aborts
         if not callable(getattr(ext, "client", None)):
             raise ValueError(f"sending_queue.storage: {qcfg.storage} is not a storage extension")
@@ -148,6 +152,12 @@ class QueuedExporter(Component):
         if q is None:
             self._export_now(item)
             return
+        settled = None
+        if self.config.sending_queue.wait_for_result:
+            # otelcol's wait_for_result: the sender learns the export's outcome, not just that
+            # the request was queued. The item's acks fire once it is delivered or dropped.
+            settled = _Settled()
+            item.acks.append(settled)
         try:
             ok = q.put(item, block=self.config.sending_queue.block_on_overflow, stop=self._stop)
         except Exception as e:  # the storage failed to write: refuse, the sender may retry
@@ -163,6 +173,8 @@ class QueuedExporter(Component):
                               self.id, q.capacity, n)
             raise Refused("sending queue is full")
         self._update_queue_gauge()
+        if settled is not None and not settled.wait():
+            raise Refused(f"exporter {self.id}: the request was not exported")
 
     def _export_now(self, item: QueueItem) -> None:
         """sending_queue disabled: the caller's thread sends and learns the outcome (as otelcol)."""
@@ -260,6 +272,35 @@ class QueuedExporter(Component):
         q = self._queue
         if q is not None:
             self.telemetry.set_queue(q.size(), q.capacity)
+
+
+class _Settled:
+    """An ack that remembers the outcome, for `wait_for_result`."""
+
+    def __init__(self) -> None:
+        self._event = threading.Event()
+        self.delivered = False
+
+    def __call__(self, delivered: bool) -> None:
+        self.delivered = delivered
+        self._event.set()
+
+    def wait(self) -> bool:
+        # Shutdown drains or drops what is queued, which settles the item: no wait is endless.
+        self._event.wait()
+        return self.delivered
+
+
+def check_auth(host, auth) -> None:
+    """`auth: {authenticator: id}` as configauth: the id must name an authenticator extension.
+    This collector ships none, so a configured authenticator stops the start with a clear
+    error instead of sending unauthenticated requests."""
+    if auth is None:
+        return
+    ext = host.get_extension(auth.authenticator) if hasattr(host, "get_extension") else None
+    if ext is None or not callable(getattr(ext, "authenticate", None)):
+        raise ValueError(f"auth.authenticator: {auth.authenticator} is not an authenticator extension "
+                         "(this collector has no authenticator extensions)")
 
 
 def _interval(seconds: float) -> str:

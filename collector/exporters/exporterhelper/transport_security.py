@@ -36,12 +36,7 @@ class Endpoint:
 def parse_grpc_endpoint(endpoint: str, tls) -> Endpoint:
     """configgrpc rules: `https://` means TLS, `http://` plain text, otherwise `tls.insecure`
     decides (TLS is the default, as in otelcol)."""
-    text = endpoint.strip()
-    scheme = ""
-    if "://" in text:
-        scheme, _, text = text.partition("://")
-        scheme = scheme.lower()
-        text = text.rstrip("/")
+    scheme, text = _grpc_target(endpoint)
     host, port = _split_host_port(text, default_port=4317)
     if scheme == "https":
         secure = True
@@ -50,6 +45,30 @@ def parse_grpc_endpoint(endpoint: str, tls) -> Endpoint:
     else:
         secure = not tls.insecure
     return Endpoint(host, port, secure, scheme)
+
+
+def _grpc_target(endpoint: str) -> tuple[str, str]:
+    """(scheme, host:port). `dns://[authority]/host:port` (grpc naming) resolves host:port
+    with the system resolver; the authority (a DNS server) is not used."""
+    text = endpoint.strip()
+    scheme = ""
+    if "://" in text:
+        scheme, _, text = text.partition("://")
+        scheme = scheme.lower()
+        if scheme == "dns":
+            text = text.rpartition("/")[2] if "/" in text else text
+        text = text.rstrip("/")
+    return scheme, text
+
+
+def grpc_host_port(endpoint: str) -> tuple[str, int | None]:
+    """The host and port an otlp exporter endpoint names; port None when it has none."""
+    _, text = _grpc_target(endpoint)
+    try:
+        host, port = _split_host_port(text, default_port=0)
+    except ValueError:
+        return text, None
+    return host, port or None
 
 
 def parse_http_url(url: str) -> Endpoint:

@@ -46,9 +46,23 @@ def parse_retry_after(value: str | None, now: float | None = None) -> float | No
     return max(0.0, when.timestamp() - (time.time() if now is None else now))
 
 
-def gzip_compress(data: bytes) -> bytes:
-    c = zlib.compressobj(_GZIP_LEVEL, zlib.DEFLATED, 31)  # wbits 31: gzip framing
+def gzip_compress(data: bytes, level: int = _GZIP_LEVEL) -> bytes:
+    c = zlib.compressobj(level, zlib.DEFLATED, 31)  # wbits 31: gzip framing
     return c.compress(data) + c.flush()
+
+
+def zlib_compress(data: bytes, level: int = _GZIP_LEVEL) -> bytes:
+    """confighttp's `zlib` and `deflate`: both write the zlib format (HTTP's "deflate")."""
+    c = zlib.compressobj(level, zlib.DEFLATED, zlib.MAX_WBITS)
+    return c.compress(data) + c.flush()
+
+
+def _zlib_level(level: int) -> int:
+    # Go's flate levels: 0 in config = default, -1 default, -2 Huffman-only (zlib: Z_HUFFMAN_ONLY
+    # is a strategy, not a level; the fastest level is the closest).
+    if level in (0, -1):
+        return _GZIP_LEVEL
+    return 1 if level == -2 else level
 
 
 def _status_message(body: bytes, content_type: str) -> str:
@@ -90,11 +104,23 @@ class HttpTransport:
             for what in ignored_tls_settings(config.tls, for_grpc=False):
                 logger.warning("tls.%s is not applied", what)
         self._json = config.encoding == "json"
-        self._gzip = config.compression == "gzip"
+        compression = config.compression if config.compression in ("gzip", "zlib", "deflate") else ""
+        params = getattr(config, "compression_params", None)
+        level = _zlib_level(params.level if params is not None else 0)
+        self._compress = None
+        if compression == "gzip":
+            self._compress = lambda data: gzip_compress(data, level)
+        elif compression:
+            self._compress = lambda data: zlib_compress(data, level)
+        self._keep_alive = not getattr(config, "disable_keep_alives", False)
+        proxy = urlsplit(config.proxy_url) if getattr(config, "proxy_url", "") else None
+        self._proxy = (proxy.hostname, proxy.port or 80) if proxy is not None else None
         base = {"User-Agent": user_agent,
                 "Content-Type": "application/json" if self._json else "application/x-protobuf"}
-        if self._gzip:
-            base["Content-Encoding"] = "gzip"
+        if compression:
+            base["Content-Encoding"] = compression
+        if not self._keep_alive:
+            base["Connection"] = "close"
         self._headers = {**{str(k): str(v) for k, v in config.headers.items()}, **base}
         self._local = threading.local()
         # Every open connection of every consumer thread, for close(); dropped ones leave it.
@@ -123,6 +149,16 @@ class HttpTransport:
         return conn, False
 
     def _new_connection(self, ep, timeout: float) -> http.client.HTTPConnection:
+        if self._proxy is not None:
+            # proxy_url: https goes through a CONNECT tunnel (TLS end to end with the gateway);
+            # plain http is sent to the proxy with the absolute URI as the request target.
+            phost, pport = self._proxy
+            if ep.secure:
+                conn = _HTTPSConnection(phost, pport, timeout=timeout, context=self._ssl,
+                                        server_name=self._cfg.tls.server_name_override or None)
+                conn.set_tunnel(ep.host, ep.port)
+                return conn
+            return http.client.HTTPConnection(phost, pport, timeout=timeout)
         if ep.secure:
             return _HTTPSConnection(ep.host, ep.port, timeout=timeout, context=self._ssl,
                                     server_name=self._cfg.tls.server_name_override or None)
@@ -144,15 +180,16 @@ class HttpTransport:
             from collector.pdata import REQUEST_TYPES
             body = json.dumps(to_json(signal, REQUEST_TYPES[signal].FromString(body)),
                               separators=(",", ":")).encode()
-        return gzip_compress(body) if self._gzip else body
+        return self._compress(body) if self._compress is not None else body
 
     def send(self, signal: str, body: bytes, timeout: float) -> PartialSuccess | None:
         target = self.targets[signal]
         data = self.encode(signal, body)
+        path = target.url if self._proxy is not None and not target.endpoint.secure else target.path
         for _ in range(2):
             conn, reused = self._connection(target, timeout)
             try:
-                conn.request("POST", target.path, body=data, headers=self._headers)
+                conn.request("POST", path, body=data, headers=self._headers)
                 resp = conn.getresponse()
                 payload = resp.read()
                 break
@@ -166,7 +203,7 @@ class HttpTransport:
                 raise self._network_error(target, e) from None
         else:  # pragma: no cover - the loop always breaks or raises
             raise RetryableSendError(f"Post {target.url!r}: connection closed", problem="connection error")
-        if resp.will_close:
+        if resp.will_close or not self._keep_alive:
             self._drop_connection(target)
         return self._classify(signal, target, resp, payload)
 
@@ -253,5 +290,6 @@ class _HTTPSConnection(http.client.HTTPSConnection):
         self._server_name = server_name
 
     def connect(self) -> None:
-        http.client.HTTPConnection.connect(self)
-        self.sock = self._context.wrap_socket(self.sock, server_hostname=self._server_name or self.host)
+        http.client.HTTPConnection.connect(self)  # also opens the CONNECT tunnel of a proxy
+        name = self._server_name or self._tunnel_host or self.host
+        self.sock = self._context.wrap_socket(self.sock, server_hostname=name)

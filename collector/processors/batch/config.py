@@ -22,6 +22,14 @@ class Config:
             raise ConfigError("send_batch_max_size", "must be greater or equal to send_batch_size")
         if self.timeout < 0:
             raise ConfigError("timeout", "must not be negative")
-        if self.metadata_keys:
-            # Batching by client metadata needs request headers in the payload, which we do not carry.
-            raise ConfigError("metadata_keys", "batching by client metadata is not supported by this collector")
+        seen = set()
+        for key in self.metadata_keys:
+            low = str(key).lower()
+            if low in seen:
+                raise ConfigError("metadata_keys", f"duplicate entry in metadata_keys: {low!r} (case-insensitive)")
+            seen.add(low)
+        if self.metadata_cardinality_limit < 0:
+            raise ConfigError("metadata_cardinality_limit", "must not be negative")
+        # metadata_keys is accepted as otelcol accepts it. Receivers here do not carry client
+        # metadata with the data (as otelcol's with include_metadata: false), so every request
+        # has the same, empty, values for these keys: one batch, exactly as otelcol batches then.

@@ -1,7 +1,11 @@
 """Config of the `filelog` receiver: keys and defaults as otelcol-contrib's filelogreceiver.
 
 Only the `container` operator is supported in `operators`; any other type is a config error
-naming the key, not a silent no-op.
+naming the key, not a silent no-op. The same holds for the fileconsumer features this receiver
+does not implement (`multiline`, `header`, `compression`, `ordering_criteria`,
+`include_file_record_number`/`_offset`, `acquire_fs_lock`, encodings that are not
+newline-separated bytes): their keys are known, their default values accepted, and any other
+value is an error that says it is not supported, rather than data read differently.
 """
 from __future__ import annotations
 
@@ -49,7 +53,11 @@ class ContainerOperator:
 
 
 _OPERATOR_KEYS = {"type", "id", "format", "add_metadata_from_filepath", "max_log_size",
-                  "on_error", "parse_from", "output"}
+                  "on_error", "parse_from", "parse_to", "output", "if", "body", "timestamp",
+                  "severity", "trace", "scope_name"}
+# helper.ParserConfig keys the container operator inherits but this receiver does not apply:
+# only their absence (or null) is accepted.
+_UNSUPPORTED_OPERATOR_KEYS = ("if", "body", "timestamp", "severity", "trace", "scope_name")
 _ON_ERROR = ("send", "send_quiet", "drop", "drop_quiet")
 
 
@@ -83,7 +91,34 @@ def parse_operator(raw: Any, path: str) -> ContainerOperator:
     parse_from = raw.get("parse_from", "body")
     if parse_from != "body":
         raise ConfigError(f"{path}.parse_from", "only 'body' is supported")
+    parse_to = raw.get("parse_to", "attributes")
+    if parse_to != "attributes":
+        raise ConfigError(f"{path}.parse_to", "only 'attributes' (the default) is supported")
+    for key in _UNSUPPORTED_OPERATOR_KEYS:
+        if raw.get(key) is not None:
+            raise ConfigError(f"{path}.{key}", "is not supported by this receiver's container operator")
     return op
+
+
+@dataclass
+class MultilineConfig:
+    line_start_pattern: str = ""
+    line_end_pattern: str = ""
+    omit_pattern: bool = False
+
+
+@dataclass
+class OrderingCriteria:
+    regex: str = ""
+    top_n: int | None = None
+    sort_by: list[Any] = field(default_factory=list)
+    group_by: str = ""
+
+
+@dataclass
+class HeaderConfig:
+    pattern: str = ""
+    metadata_operators: list[Any] = field(default_factory=list)
 
 
 @dataclass
@@ -94,6 +129,7 @@ class Config:
     start_at: Literal["end", "beginning"] = "end"        # for files present at the first poll without a checkpoint
     poll_interval: Duration = 0.2
     fingerprint_size: ByteSize = 1000                   # "1kb"
+    initial_buffer_size: ByteSize = 16 * 1024           # accepted; reads are chunked anyway
     max_log_size: ByteSize = 1024 * 1024                 # longer entries are split, never dropped
     max_concurrent_files: int = 1024                    # open file handles at once
     max_batches: int = 0                                # accepted; reading is round-robin anyway
@@ -102,7 +138,19 @@ class Config:
     include_file_path: bool = False                     # attribute log.file.path
     include_file_name_resolved: bool = False            # attribute log.file.name_resolved
     include_file_path_resolved: bool = False            # attribute log.file.path_resolved
+    include_file_owner_name: bool = False               # attribute log.file.owner.name
+    include_file_owner_group_name: bool = False         # attribute log.file.owner.group.name
+    include_file_record_number: bool = False            # not supported: only false
+    include_file_record_offset: bool = False            # not supported: only false
+    preserve_leading_whitespaces: bool = False          # false: "\r\n\t " trimmed off each line's start
+    preserve_trailing_whitespaces: bool = False         # ... and end, as fileconsumer does
     force_flush_period: Duration = 0.5                  # a last line without newline is sent after this
+    delete_after_read: bool = False                     # needs the filelog.allowFileDeletion gate: only false
+    acquire_fs_lock: bool = False                       # not supported: only false
+    compression: str = ""                               # not supported: only "" (plain files)
+    multiline: MultilineConfig | None = None            # not supported: only absent
+    header: HeaderConfig | None = None                  # not supported: only absent
+    ordering_criteria: OrderingCriteria | None = None   # not supported: only absent or empty
     storage: str | None = None                          # file_storage extension id for checkpoints
     retry_on_failure: RetryOnFailure = field(default_factory=RetryOnFailure)
     operators: list[Any] = field(default_factory=list)
@@ -118,8 +166,30 @@ class Config:
             raise ConfigError("fingerprint_size", f"must be at least {MIN_FINGERPRINT_SIZE} bytes")
         if self.max_log_size <= 0:
             raise ConfigError("max_log_size", "must be positive")
-        if self.max_concurrent_files < 1:
-            raise ConfigError("max_concurrent_files", "must be at least 1")
+        if self.max_concurrent_files <= 1:
+            # fileconsumer: files are read in two halves of max_concurrent_files.
+            raise ConfigError("max_concurrent_files", "must be greater than 1")
+        if self.max_batches < 0:
+            raise ConfigError("max_batches", "must not be negative")
+        if self.delete_after_read:
+            # As otelcol without the alpha gate (this collector has no feature gates).
+            raise ConfigError("delete_after_read", "requires feature gate filelog.allowFileDeletion, "
+                                                   "which this collector does not offer")
+        if self.header is not None:
+            raise ConfigError("header", "header metadata parsing is not supported by this receiver")
+        if self.multiline is not None and (self.multiline.line_start_pattern or self.multiline.line_end_pattern):
+            raise ConfigError("multiline", "multiline splitting is not supported by this receiver "
+                                           "(lines are split on newlines; the container operator joins CRI partial lines)")
+        if self.ordering_criteria is not None and (self.ordering_criteria.regex or self.ordering_criteria.sort_by
+                                                   or self.ordering_criteria.group_by):
+            raise ConfigError("ordering_criteria", "file ordering is not supported by this receiver")
+        if self.compression:
+            if self.compression not in ("gzip", "auto"):
+                raise ConfigError("compression", f"unknown compression {self.compression!r}: use gzip, auto or none")
+            raise ConfigError("compression", "compressed log files are not supported by this receiver")
+        for key in ("include_file_record_number", "include_file_record_offset", "acquire_fs_lock"):
+            if getattr(self, key):
+                raise ConfigError(key, "is not supported by this receiver")
         if self.force_flush_period < 0:
             raise ConfigError("force_flush_period", "must not be negative")
         if self.exclude_older_than < 0:
@@ -132,9 +202,17 @@ class Config:
         if seen > 1:
             raise ConfigError("operators", "at most one container operator is supported")
 
+    def trim(self) -> tuple[bool, bool]:
+        """(trim leading, trim trailing) whitespace of every line, as fileconsumer's trim."""
+        return not self.preserve_leading_whitespaces, not self.preserve_trailing_whitespaces
+
     def codec(self) -> str:
         """The Python codec name; "utf-8" takes the fast path."""
         name = (self.encoding or "utf-8").lower()
+        if name in ("", "ascii", "us-ascii", "utf8-raw", "utf-8-raw"):
+            return "utf-8"  # decode.LookupEncoding maps these to UTF-8 too
+        if name == "nop":
+            raise ConfigError("encoding", "encoding 'nop' (bodies as raw bytes) is not supported by this receiver")
         try:
             info = codecs.lookup(name)
         except LookupError:

@@ -42,15 +42,31 @@ def _cri_attrs(cache: dict, stream: bytes, tag: bytes, file_attrs: bytes) -> byt
     return a
 
 
+_WS = b"\r\n\t "   # what fileconsumer's trim strips (pkg/stanza/trim)
+_WS_FIRST = frozenset(_WS)
+
+
 def encode_lines(lines: list[bytes], writer: RecordWriter, *, op: ContainerOperator | None,
                  joiner: PartialJoiner, attr_cache: dict, file_attrs: bytes, codec: str,
-                 last_unterminated: bool, stats: LineStats) -> None:
+                 last_unterminated: bool, stats: LineStats,
+                 trim: tuple[bool, bool] = (True, True)) -> None:
     """Parse and encode lines into writer. Partial CRI lines stay in joiner (their raw byte
-    count in joiner.raw_bytes) until their `F` line arrives."""
+    count in joiner.raw_bytes) until their `F` line arrives.
+
+    `trim` (leading, trailing): strip "\r\n\t " from each line, as fileconsumer does unless
+    preserve_leading/trailing_whitespaces is set. One deliberate difference: the message of a
+    CRI partial (`P`) line keeps its trailing blanks. The runtime split one message there, and
+    the collector, trimming the line before recombining, glues the words on either side of
+    such a split together."""
     add = writer.add
     transcode = codec != "utf-8"
+    lead, trail = trim
     if op is None:
         for line in lines:
+            if trail:
+                line = line.rstrip(_WS)
+            if lead and line and line[0] in _WS_FIRST:
+                line = line.lstrip(_WS)
             if transcode:
                 line = _transcode(line, codec, stats)
             elif not line.isascii():
@@ -76,7 +92,10 @@ def encode_lines(lines: list[bytes], writer: RecordWriter, *, op: ContainerOpera
     size = 0
     count = 0
     last_line = lines[-1] if lines else None
-    for line in lines:
+    for raw in lines:
+        line = raw
+        if lead and line and line[0] in _WS_FIRST:
+            line = line.lstrip(_WS)
         if transcode:
             line = _transcode(line, codec, stats)
         if line[:1] == b"{":
@@ -113,17 +132,23 @@ def encode_lines(lines: list[bytes], writer: RecordWriter, *, op: ContainerOpera
                         t = -1
                 if 0 <= t < max_time and (not fmt_fixed or (fmt_fixed == FORMAT_CONTAINERD) == ts.endswith(b"Z")):
                     msg = parts[3] if len(parts) == 4 else b""
+                    tag = parts[2]
+                    if trail:
+                        if len(parts) == 3:
+                            tag = tag.rstrip(_WS)  # `<time> <stream> F\r`: no message
+                        if tag != b"P":
+                            msg = msg.rstrip(_WS)
                     if not transcode and not msg.isascii():
                         fixed = _valid_utf8(msg)
                         if fixed is not None:
                             stats.invalid_utf8 += 1
                             msg = fixed
-                    tag = parts[2]
                     stream = parts[1]
                     # A joined line keeps the first part's time, stream and logtag `P`, as the
                     # collector's recombine (overwrite_with: oldest) does.
                     if tag == b"P":
-                        raw_len = len(line) + (0 if (last_unterminated and line is last_line) else 1)
+                        # File bytes of this line: the raw line (not trimmed or transcoded) + "\n".
+                        raw_len = len(raw) + (0 if (last_unterminated and raw is last_line) else 1)
                         if not joiner.parts:
                             joiner.stream = stream
                             joiner.time_ns = t
@@ -151,6 +176,8 @@ def encode_lines(lines: list[bytes], writer: RecordWriter, *, op: ContainerOpera
             stats.dropped += 1
             continue
         body = line.lstrip(b"\x00")
+        if trail:
+            body = body.rstrip(_WS)
         if not body.isascii() and not transcode:
             fixed = _valid_utf8(body)
             if fixed is not None:

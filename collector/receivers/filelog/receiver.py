@@ -53,6 +53,27 @@ class _Attempt:
         self.sync_failed = False
 
 
+def _owner_attributes(fd: int, name: bool, group: bool) -> list[tuple[str, str]]:
+    """log.file.owner.name / log.file.owner.group.name of an open file (attrs.Resolver); an id
+    without a passwd/group entry is given as the number."""
+    import grp
+    import pwd
+
+    st = os.fstat(fd)
+    out = []
+    if name:
+        try:
+            out.append(("log.file.owner.name", pwd.getpwuid(st.st_uid).pw_name))
+        except KeyError:
+            out.append(("log.file.owner.name", str(st.st_uid)))
+    if group:
+        try:
+            out.append(("log.file.owner.group.name", grp.getgrgid(st.st_gid).gr_name))
+        except KeyError:
+            out.append(("log.file.owner.group.name", str(st.st_gid)))
+    return out
+
+
 class FilelogReceiver(Component):
     def __init__(self, settings, config: Config, consumer, *, read_chunk: int = READ_CHUNK,
                  max_inflight_bytes: int = MAX_INFLIGHT_BYTES,
@@ -64,6 +85,7 @@ class FilelogReceiver(Component):
         self.clock = settings.clock
         self.op = config.container_operator()
         self.codec = config.codec()
+        self.trim = config.trim()
         self.read_chunk = read_chunk
         self.max_inflight_bytes = max_inflight_bytes
         self.max_inflight_batches = max_inflight_batches
@@ -170,6 +192,8 @@ class FilelogReceiver(Component):
             attrs.append(("log.file.name_resolved", os.path.basename(cand.resolved)))
         if cfg.include_file_path_resolved:
             attrs.append(("log.file.path_resolved", cand.resolved))
+        if cfg.include_file_owner_name or cfg.include_file_owner_group_name:
+            attrs.extend(_owner_attributes(fd, cfg.include_file_owner_name, cfg.include_file_owner_group_name))
         attrs.extend(cfg.attributes.items())
         r.file_attrs = enc.attributes(attrs)
         res = []
@@ -248,7 +272,8 @@ class FilelogReceiver(Component):
         writer = enc.RecordWriter(r.resource, int(self.clock() * 1e9))
         stats = LineStats()
         encode_lines(lines, writer, op=self.op, joiner=r.joiner, attr_cache=r.attr_cache,
-                     file_attrs=r.file_attrs, codec=self.codec, last_unterminated=unterminated, stats=stats)
+                     file_attrs=r.file_attrs, codec=self.codec, last_unterminated=unterminated, stats=stats,
+                     trim=self.trim)
         if flush_partial_now:
             flush_partial(writer, r.joiner, r.attr_cache, r.file_attrs)
         self.metrics.add_stats(stats)

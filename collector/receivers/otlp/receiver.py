@@ -44,6 +44,19 @@ class OTLPReceiver(Component):
             ("transport", "reason"))
         bad = BadRequestCounter(lambda transport, reason: bad_metric.labels(transport=transport, reason=reason).inc())
         signals = tuple(s for s in ("logs", "metrics", "traces") if s in self._consumers)
+        for name, proto in (("grpc", self._config.protocols.grpc), ("http", self._config.protocols.http)):
+            if proto is None:
+                continue
+            if proto.auth is not None:
+                # configauth: the authenticator is resolved at start; serving without it would
+                # accept data the config says must be authenticated.
+                ext = host.get_extension(proto.auth.authenticator) if hasattr(host, "get_extension") else None
+                if ext is None or not callable(getattr(ext, "authenticate", None)):
+                    raise ValueError(f"protocols.{name}.auth.authenticator: {proto.auth.authenticator} is not an "
+                                     "authenticator extension (this collector has no authenticator extensions)")
+            if proto.include_metadata:
+                self._log.warning("protocols.%s.include_metadata: client metadata is not passed down the "
+                                  "pipeline by this collector (no processor or exporter here uses it)", name)
         try:
             if self._config.protocols.grpc is not None:
                 self._servers.append(self._grpc_server(signals, bad))
@@ -64,7 +77,8 @@ class OTLPReceiver(Component):
         cfg = self._config.protocols.grpc
         settings = GRPCSettings(endpoint=cfg.endpoint, max_recv_msg_size=(cfg.max_recv_msg_size_mib or 4) * 1024 * 1024,
                                 max_concurrent_streams=cfg.max_concurrent_streams, tls=ServerTLS.from_config(cfg.tls),
-                                extra_options=cfg.keepalive.grpc_options() if cfg.keepalive else [])
+                                extra_options=cfg.keepalive.grpc_options() if cfg.keepalive else [],
+                                transport="unix" if cfg.transport == "unix" else "tcp")
         return GRPCServer(settings, self._handle, signals, self._log, bad)
 
     def _http_server(self, signals, bad):
@@ -75,9 +89,14 @@ class OTLPReceiver(Component):
         cfg = self._config.protocols.http
         cors = None
         if cfg.cors is not None and cfg.cors.allowed_origins:
-            cors = CORSPolicy.build(cfg.cors.allowed_origins, cfg.cors.allowed_headers, cfg.cors.max_age)
+            cors = CORSPolicy.build(cfg.cors.allowed_origins, cfg.cors.allowed_headers, cfg.cors.max_age,
+                                    cfg.cors.exposed_headers)
         settings = HTTPSettings(endpoint=cfg.endpoint, paths=cfg.paths(), max_request_body_size=cfg.body_limit(),
-                                tls=ServerTLS.from_config(cfg.tls), cors=cors)
+                                tls=ServerTLS.from_config(cfg.tls), cors=cors,
+                                transport="unix" if cfg.transport == "unix" else "tcp",
+                                response_headers=tuple((str(k), str(v)) for k, v in cfg.response_headers.items()),
+                                encodings=cfg.decoded_encodings(), keep_alive=cfg.keep_alive(),
+                                idle_timeout=cfg.socket_timeout())
         return HTTPServer(settings, self._handle, signals, self._log, bad)
 
     def shutdown(self, deadline: float) -> None:

@@ -81,3 +81,66 @@ service:
                          capture_output=True, text=True, timeout=60, env={**os.environ, "PYTHONPATH": ROOT})
     assert out.returncode != 0
     assert "receivers.filelog.bogus_key" in out.stdout + out.stderr
+
+
+def test_every_fileconsumer_key_of_otelcol_is_known_with_its_default():
+    cfg = decode(Config, {"include": ["a"]})
+    assert (cfg.initial_buffer_size, cfg.preserve_leading_whitespaces, cfg.preserve_trailing_whitespaces) == (16384, False, False)
+    assert (cfg.include_file_owner_name, cfg.include_file_owner_group_name, cfg.include_file_record_number,
+            cfg.include_file_record_offset, cfg.delete_after_read, cfg.acquire_fs_lock, cfg.compression) == \
+        (False, False, False, False, False, False, "")
+    assert cfg.multiline is None and cfg.header is None and cfg.ordering_criteria is None
+    assert cfg.trim() == (True, True)
+    # The values otelcol users write that mean "off" decode.
+    cfg = decode(Config, {"include": ["a"], "delete_after_read": False, "multiline": {}, "compression": "",
+                          "ordering_criteria": {}, "include_file_record_number": False, "acquire_fs_lock": False,
+                          "initial_buffer_size": "32KiB", "preserve_leading_whitespaces": True,
+                          "include_file_owner_name": True, "include_file_owner_group_name": True,
+                          "operators": [{"type": "container", "parse_to": "attributes", "if": None}]})
+    assert cfg.trim() == (False, True) and cfg.initial_buffer_size == 32 * 1024
+
+
+@pytest.mark.parametrize("raw,key", [
+    ({"max_concurrent_files": 1}, "receivers.filelog.max_concurrent_files"),   # fileconsumer: > 1
+    ({"max_batches": -1}, "receivers.filelog.max_batches"),
+    ({"delete_after_read": True, "start_at": "beginning"}, "receivers.filelog.delete_after_read"),
+    ({"multiline": {"line_start_pattern": "^Exception"}}, "receivers.filelog.multiline"),
+    ({"multiline": {"line_strat_pattern": "x"}}, "receivers.filelog.multiline.line_strat_pattern"),
+    ({"header": {"pattern": "^#", "metadata_operators": []}, "start_at": "beginning"}, "receivers.filelog.header"),
+    ({"compression": "gzip"}, "receivers.filelog.compression"),
+    ({"ordering_criteria": {"regex": "x", "sort_by": [{"sort_type": "numeric"}]}}, "receivers.filelog.ordering_criteria"),
+    ({"include_file_record_number": True}, "receivers.filelog.include_file_record_number"),
+    ({"acquire_fs_lock": True}, "receivers.filelog.acquire_fs_lock"),
+    ({"encoding": "nop"}, "receivers.filelog.encoding"),
+    ({"operators": [{"type": "container", "parse_to": "body"}]}, "receivers.filelog.operators[0].parse_to"),
+    ({"operators": [{"type": "container", "timestamp": {"parse_from": "attributes.time"}}]},
+     "receivers.filelog.operators[0].timestamp"),
+])
+def test_unsupported_values_are_errors_naming_the_key(raw, key):
+    with pytest.raises(ConfigErrors) as e:
+        decode(Config, {"include": ["a"], **raw}, "receivers.filelog")
+    assert any(err.path == key for err in e.value.errors), str(e.value)
+
+
+def test_encodings_mapped_as_otelcols_lookup():
+    for name in ("ascii", "US-ASCII", "utf8", "utf-8-raw", ""):
+        assert decode(Config, {"include": ["a"], "encoding": name}).codec() == "utf-8"
+    assert decode(Config, {"include": ["a"], "encoding": "latin1"}).codec() == "iso8859-1"
+
+
+def test_owner_attributes_of_a_file(tmp_path):
+    import grp
+    import pwd
+
+    from collector.receivers.filelog.receiver import _owner_attributes
+
+    p = tmp_path / "0.log"
+    p.write_text("x\n")
+    fd = os.open(p, os.O_RDONLY)
+    try:
+        st = os.fstat(fd)
+        assert _owner_attributes(fd, True, True) == [("log.file.owner.name", pwd.getpwuid(st.st_uid).pw_name),
+                                                     ("log.file.owner.group.name", grp.getgrgid(st.st_gid).gr_name)]
+        assert _owner_attributes(fd, False, True)[0][0] == "log.file.owner.group.name"
+    finally:
+        os.close(fd)

@@ -187,3 +187,27 @@ def test_any_input_encodes_to_valid_records_without_crashing(lines):
     assert len(recs) <= len(lines)
     for r in recs:
         r.body.string_value.encode("utf-8")  # valid UTF-8 strings only
+
+
+def _bodies(lines, op, trim):
+    w = RecordWriter(resource_head([]), 1)
+    encode_lines(lines, w, op=op, joiner=PartialJoiner(1 << 20), attr_cache={}, file_attrs=b"", codec="utf-8",
+                 last_unterminated=False, stats=LineStats(), trim=trim)
+    req = ExportLogsServiceRequest.FromString(w.request())
+    return [lr.body.string_value for rl in req.resource_logs for sl in rl.scope_logs for lr in sl.log_records]
+
+
+def test_whitespace_is_trimmed_as_fileconsumer_does_unless_preserved():
+    plain = [b"  indented line \t\r", b"\tx"]
+    assert _bodies(plain, None, (True, True)) == ["indented line", "x"]
+    assert _bodies(plain, None, (False, True)) == ["  indented line", "\tx"]
+    assert _bodies(plain, None, (True, False)) == ["indented line \t\r", "x"]
+    assert _bodies(plain, None, (False, False)) == ["  indented line \t\r", "\tx"]
+    cri = [b"2023-06-22T10:27:25.000000001Z stdout F done  \r", b"2023-06-22T10:27:25.000000002Z stdout F\r"]
+    assert _bodies(cri, ContainerOperator(), (True, True)) == ["done", ""]
+    assert _bodies(cri, ContainerOperator(), (True, False)) == ["done  \r", ""]
+
+
+def test_a_partial_lines_trailing_blanks_are_kept_when_joining():
+    lines = [b"2023-06-22T10:27:25.000000001Z stdout P two ", b"2023-06-22T10:27:25.000000002Z stdout F words  "]
+    assert _bodies(lines, ContainerOperator(), (True, True)) == ["two words"]
