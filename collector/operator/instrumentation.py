@@ -24,9 +24,10 @@ DEFAULT_IMAGES = {
     "dotnet": "ghcr.io/open-telemetry/opentelemetry-operator/autoinstrumentation-dotnet:1.9.0",
     "go": "ghcr.io/open-telemetry/opentelemetry-go-instrumentation/autoinstrumentation-go:v0.19.0-alpha",
 }
-# The defaulting webhook's init-container resources per language (memory differs: the Java and
-# Node/.NET agents are larger to copy).
-_DEFAULT_MEMORY = {"java": "64Mi", "nodejs": "128Mi", "python": "32Mi", "dotnet": "128Mi", "go": "32Mi"}
+# The defaulting webhook's init-container resources per language (memory differs: the Node/.NET
+# agents are larger to copy). Python and Go have 64Mi since operator v0.114 (#3479, "bump base
+# memory requirements"), the versions our default images come from.
+_DEFAULT_MEMORY = {"java": "64Mi", "nodejs": "128Mi", "python": "64Mi", "dotnet": "128Mi", "go": "64Mi"}
 
 _SPEC_KEYS = {"exporter", "propagators", "sampler", "env", "resource", "defaults", *LANGUAGES,
               "apacheHttpd", "nginx"}
@@ -109,6 +110,10 @@ def _language(lang: str, raw: Any) -> LanguageSpec:
     claim = raw.get("volumeClaimTemplate")
     if claim is not None:
         _expect(claim, dict, f"{where}.volumeClaimTemplate")
+        # The operator's validating webhook refuses both; silently picking one would hide a typo.
+        if claim and size is not None:
+            raise InstrumentationError(f"{where}.volumeClaimTemplate and {where}.volumeLimitSize "
+                                       "cannot both be defined")
     extensions = _expect(raw.get("extensions") or [], list, f"{where}.extensions")
     for i, ext in enumerate(extensions):
         _expect(ext, dict, f"{where}.extensions[{i}]")

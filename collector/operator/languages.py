@@ -16,7 +16,7 @@ from collector.operator.instrumentation import LanguageSpec
 VOLUME_NAME = "opentelemetry-auto-instrumentation"
 INIT_CONTAINER_NAME = "opentelemetry-auto-instrumentation"
 SIDECAR_NAME = "opentelemetry-auto-instrumentation"
-DEFAULT_VOLUME_SIZE = "150Mi"
+DEFAULT_VOLUME_SIZE = "200Mi"  # the operator's emptyDir sizeLimit when volumeLimitSize is unset
 
 ANNOTATION_PYTHON_PLATFORM = "instrumentation.opentelemetry.io/otel-python-platform"
 ANNOTATION_DOTNET_RUNTIME = "instrumentation.opentelemetry.io/otel-dotnet-auto-runtime"
@@ -205,7 +205,7 @@ def inject_go(spec: LanguageSpec, pod: dict[str, Any], container_names: list[str
         "volumeMounts": [{"mountPath": "/sys/kernel/debug", "name": "kernel-debug"}],
     }
     exe = annotations.get(ANNOTATION_GO_EXEC_PATH)
-    if exe:
+    if exe is not None:  # present, even empty, it wins over spec.go.env (the operator's rule)
         agent["env"] = [{"name": "OTEL_GO_AUTO_TARGET_EXE", "value": exe}]
     _append_spec_env(agent, spec.env)
     pod["spec"]["shareProcessNamespace"] = True

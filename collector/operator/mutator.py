@@ -19,6 +19,7 @@ PREFIX = "instrumentation.opentelemetry.io/"
 INJECT_ANNOTATIONS = {lang: f"{PREFIX}inject-{lang}" for lang in LANGUAGES}
 CONTAINER_NAMES_ANNOTATION = f"{PREFIX}container-names"
 LANGUAGE_CONTAINER_ANNOTATIONS = {lang: f"{PREFIX}{lang}-container-names" for lang in LANGUAGES}
+COLLECTOR_SIDECAR_NAME = "otc-container"
 _CONTAINER_NAMES = re.compile(r"^[a-zA-Z0-9-,]+$")
 
 
@@ -46,6 +47,9 @@ def already_instrumented(pod: dict[str, Any]) -> bool:
     for c in pod["spec"].get("containers") or []:
         if c.get("name") == languages.SIDECAR_NAME:
             return True
+        # The operator's collector sidecar carries the variable too without being instrumented.
+        if c.get("name") == COLLECTOR_SIDECAR_NAME:
+            continue
         if any(e.get("name") == sdk_env.ENV_NODE_NAME for e in c.get("env") or []):
             return True
     return False
@@ -87,15 +91,18 @@ class Mutator:
         common = annotations.get(CONTAINER_NAMES_ANNOTATION, "")
         chosen: dict[str, list[str]] = {}
         for lang in requested:
-            value = annotations.get(LANGUAGE_CONTAINER_ANNOTATIONS[lang], "") or common
-            if value and not _CONTAINER_NAMES.match(value):
-                raise ResolveError(f"not valid characters included in the instrumentation container "
-                                   f"annotation {value}")
-            chosen[lang] = [n for n in value.split(",") if n] if value else []
+            # As the operator: the common names, then the language's own appended to them (a
+            # name in both is a duplicate, refused below).
+            chosen[lang] = []
+            for value in (common, annotations.get(LANGUAGE_CONTAINER_ANNOTATIONS[lang], "")):
+                if value and not _CONTAINER_NAMES.match(value):
+                    raise ResolveError(f"not valid characters included in the instrumentation "
+                                       f"container annotation {value}")
+                chosen[lang] += [n for n in value.split(",") if n]
         every = [n for names in chosen.values() for n in names]
         duplicates = sorted({n for n in every if every.count(n) > 1})
         if duplicates:
-            raise ResolveError(f"duplicated container names detected: {duplicates}")
+            raise ResolveError(f"duplicated container names detected: [{' '.join(duplicates)}]")
         if len(chosen) > 1 and any(not names for names in chosen.values()):
             raise ResolveError("incorrect instrumentation configuration - please provide container "
                                "names for all instrumentations")
@@ -147,10 +154,9 @@ class Mutator:
                 except languages.Skip as err:
                     skipped.append(f"{lang}: {err} (container {target.get('name')})")
                     continue
-                if lang in ("python", "dotnet"):
-                    sdk_env.inject_http_endpoint(inst, out, index)
                 sdk_env.inject_common_env(inst, out, index)
-                sdk_env.inject_sdk_config(inst, namespace, out, index, index)
+                sdk_env.inject_sdk_config(inst, namespace, out, index, index,
+                                          http=lang in ("python", "dotnet"))
                 _copy_security_context(out, target, languages.INIT_CONTAINER_NAMES[lang])
                 result.injected.setdefault(lang, []).append(target.get("name", ""))
         result.reason = "; ".join(skipped)

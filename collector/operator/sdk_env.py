@@ -8,6 +8,7 @@ extend OTEL_RESOURCE_ATTRIBUTES with keys the user did not give.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -20,9 +21,15 @@ ENV_NODE_NAME = "OTEL_RESOURCE_ATTRIBUTES_NODE_NAME"
 ENV_POD_IP = "OTEL_POD_IP"
 ENV_NODE_IP = "OTEL_NODE_IP"
 RESOURCE_ANNOTATION_PREFIX = "resource.opentelemetry.io/"
-LABEL_APP_NAME = ("app.kubernetes.io/instance", "app.kubernetes.io/name")
+# The operator maps only app.kubernetes.io/name to service.name (pkg/constants LabelAppName);
+# app.kubernetes.io/instance is a release name, shared by every workload of a Helm release.
+LABEL_APP_NAME = ("app.kubernetes.io/name",)
 LABEL_APP_VERSION = ("app.kubernetes.io/version",)
 LABEL_APP_PART_OF = ("app.kubernetes.io/part-of",)
+
+# The CronJob controller names its Jobs <cronjob>-<scheduled time in Unix minutes> (8 digits
+# since 1973); requiring 8+ keeps a hand-made Job such as "migrate-2" from passing for one.
+_CRONJOB_JOB = re.compile(r"^(.+)-[0-9]{8,}$")
 
 # Service name precedence after annotations/labels: the closest named workload.
 _WORKLOAD_KEYS = ("k8s.deployment.name", "k8s.replicaset.name", "k8s.statefulset.name",
@@ -53,16 +60,6 @@ def http_endpoint(endpoint: str) -> str:
     return urlunsplit(parsed._replace(netloc=parsed.netloc.rsplit(":", 1)[0] + ":4318"))
 
 
-def inject_http_endpoint(inst: Instrumentation, pod: dict[str, Any], index: int) -> None:
-    """Python and .NET agents export OTLP/HTTP. The operator hands them the resource's endpoint
-    as is, which breaks when that is the gateway's gRPC :4317 and the language block sets no
-    endpoint of its own; we point them at :4318 instead (the product guide's promise)."""
-    env = pod["spec"]["containers"][index].setdefault("env", [])
-    target = http_endpoint(inst.exporter_endpoint)
-    if target and env_index(env, "OTEL_EXPORTER_OTLP_ENDPOINT") == -1:
-        env.append({"name": "OTEL_EXPORTER_OTLP_ENDPOINT", "value": target})
-
-
 def _label_or_annotation(pod: dict[str, Any], use_labels: bool, attribute: str,
                          labels: tuple[str, ...]) -> str:
     meta = pod.get("metadata") or {}
@@ -77,9 +74,10 @@ def _label_or_annotation(pod: dict[str, Any], use_labels: bool, attribute: str,
 
 
 def _workload_attributes(pod: dict[str, Any], with_uid: bool) -> dict[str, str]:
-    """Owner names from ownerReferences. The operator asks the API for the ReplicaSet's owner;
-    we derive the Deployment from the ReplicaSet name and the pod-template-hash label, as the
-    k8sattributes processor does, so no API round trip sits on the admission path."""
+    """Owner names from ownerReferences. The operator asks the API for the ReplicaSet's and the
+    Job's owner; we derive the Deployment from the ReplicaSet name and the pod-template-hash
+    label, and the CronJob from the Job name, as the k8sattributes processor does, so no API
+    round trip sits on the admission path (their UIDs stay unknown)."""
     meta = pod.get("metadata") or {}
     out: dict[str, str] = {}
     for owner in meta.get("ownerReferences") or []:
@@ -93,6 +91,10 @@ def _workload_attributes(pod: dict[str, Any], with_uid: bool) -> dict[str, str]:
             template_hash = (meta.get("labels") or {}).get("pod-template-hash", "")
             if template_hash and name.endswith("-" + template_hash):
                 out["k8s.deployment.name"] = name[: -len(template_hash) - 1]
+        elif kind == "job":
+            match = _CRONJOB_JOB.match(name)
+            if match:
+                out["k8s.cronjob.name"] = match.group(1)
     return out
 
 
@@ -162,10 +164,19 @@ def _service_version(pod: dict[str, Any], inst: Instrumentation, index: int) -> 
     return "" if "/" in tag else tag
 
 
-def _configure_exporter(inst: Instrumentation, pod: dict[str, Any], container: dict[str, Any]) -> None:
+def _configure_exporter(inst: Instrumentation, pod: dict[str, Any], container: dict[str, Any],
+                        http: bool) -> None:
     env = container.setdefault("env", [])
-    if inst.exporter_endpoint and env_index(env, "OTEL_EXPORTER_OTLP_ENDPOINT") == -1:
-        env.append({"name": "OTEL_EXPORTER_OTLP_ENDPOINT", "value": inst.exporter_endpoint})
+    endpoint = inst.exporter_endpoint
+    if http:
+        # Python and .NET agents export OTLP/HTTP. The operator hands them the resource's endpoint
+        # as is, which breaks when that is the gateway's gRPC :4317 and neither the language block
+        # nor spec.env sets one; we point them at :4318 instead (the product guide's promise).
+        # Same place and precedence as the operator's value: after the user's, language and
+        # common env, which all win.
+        endpoint = http_endpoint(endpoint) or endpoint
+    if endpoint and env_index(env, "OTEL_EXPORTER_OTLP_ENDPOINT") == -1:
+        env.append({"name": "OTEL_EXPORTER_OTLP_ENDPOINT", "value": endpoint})
     tls = inst.exporter_tls
     if not tls:
         return
@@ -198,15 +209,16 @@ def _configure_exporter(inst: Instrumentation, pod: dict[str, Any], container: d
 
 
 def inject_sdk_config(inst: Instrumentation, namespace: str, pod: dict[str, Any],
-                      agent_index: int, app_index: int) -> None:
+                      agent_index: int, app_index: int, http: bool = False) -> None:
     """agent_index: the container that runs the SDK (the Go sidecar for Go); app_index: the
-    container whose telemetry it is (they are the same for every other language)."""
+    container whose telemetry it is (they are the same for every other language). http: the
+    agent exports OTLP/HTTP (Python, .NET)."""
     container = pod["spec"]["containers"][agent_index]
     env = container.setdefault("env", [])
     res = resource_map(inst, namespace, pod, app_index)
     if env_index(env, "OTEL_SERVICE_NAME") == -1:
         env.append({"name": "OTEL_SERVICE_NAME", "value": _service_name(pod, inst, res, app_index)})
-    _configure_exporter(inst, pod, container)
+    _configure_exporter(inst, pod, container, http)
 
     # The pod name is unknown at admission for pods of a template: the downward API fills it.
     env.append(_field_env(ENV_POD_NAME, "metadata.name"))

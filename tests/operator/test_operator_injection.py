@@ -55,12 +55,13 @@ def test_python_gets_init_container_volume_pythonpath_and_http_endpoint(mutator)
         "name": "opentelemetry-auto-instrumentation-python",
         "image": DEFAULT_IMAGES["python"],
         "command": ["cp", "-r", "/autoinstrumentation/.", "/otel-auto-instrumentation-python"],
-        "resources": {"limits": {"cpu": "500m", "memory": "32Mi"}, "requests": {"cpu": "50m", "memory": "32Mi"}},
+        # The operator's defaults since v0.114: 64Mi for Python (and Go), a 200Mi emptyDir.
+        "resources": {"limits": {"cpu": "500m", "memory": "64Mi"}, "requests": {"cpu": "50m", "memory": "64Mi"}},
         "volumeMounts": [{"name": "opentelemetry-auto-instrumentation-python",
                           "mountPath": "/otel-auto-instrumentation-python"}],
     }]
     assert spec["volumes"] == [{"name": "opentelemetry-auto-instrumentation-python",
-                                "emptyDir": {"sizeLimit": "150Mi"}}]
+                                "emptyDir": {"sizeLimit": "200Mi"}}]
     app = spec["containers"][0]
     assert app["volumeMounts"] == [{"name": "opentelemetry-auto-instrumentation-python",
                                     "mountPath": "/otel-auto-instrumentation-python"}]
@@ -153,6 +154,7 @@ def test_go_gets_privileged_ebpf_sidecar_sharing_process_namespace(mutator):
     assert [c["name"] for c in spec["containers"]] == ["app", "opentelemetry-auto-instrumentation"]
     sidecar = spec["containers"][1]
     assert sidecar["image"] == DEFAULT_IMAGES["go"]
+    assert sidecar["resources"]["limits"] == {"cpu": "500m", "memory": "64Mi"}
     assert sidecar["securityContext"] == {"runAsUser": 0, "privileged": True}
     assert sidecar["volumeMounts"] == [{"mountPath": "/sys/kernel/debug", "name": "kernel-debug"}]
     assert spec["volumes"] == [{"name": "kernel-debug", "hostPath": {"path": "/sys/kernel/debug"}}]
@@ -285,3 +287,86 @@ def test_unknown_container_name_is_skipped_not_injected_twice_into_the_first(mut
     assert result.injected == {"python": ["worker"]}
     assert "container ghost not found" in result.reason and "container phantom not found" in result.reason
     assert "env" not in patched["spec"]["containers"][0]
+
+
+def make_mutator(**spec):
+    from collector.operator.instrumentation import parse
+    from collector.operator.mutator import Mutator
+    from collector.operator.store import FileStore
+
+    from tests.operator.operator_pods import instrumentation_object
+
+    obj = instrumentation_object()
+    for key, value in spec.items():
+        if value is None:
+            del obj["spec"][key]
+        else:
+            obj["spec"][key] = value
+    return Mutator(FileStore([parse(obj)]), "skuber-observability")
+
+
+def test_spec_env_endpoint_wins_over_the_derived_http_endpoint_which_sits_where_the_operators_does():
+    m = make_mutator(python=None, env=[{"name": "OTEL_EXPORTER_OTLP_ENDPOINT", "value": "http://mine:4318"}])
+    _, patched = mutate_and_check(m, deployment_pod({ANN + "inject-python": "true"}))
+    assert env_of(patched["spec"]["containers"][0])["OTEL_EXPORTER_OTLP_ENDPOINT"] == "http://mine:4318"
+    _, patched = mutate_and_check(make_mutator(python=None), deployment_pod({ANN + "inject-python": "true"}))
+    names = [e["name"] for e in patched["spec"]["containers"][0]["env"]]
+    assert names[names.index("OTEL_SERVICE_NAME") + 1] == "OTEL_EXPORTER_OTLP_ENDPOINT"
+
+
+def test_service_name_label_is_app_kubernetes_io_name_only():
+    m = make_mutator(defaults={"useLabelsForResourceAttributes": True})
+    pod = deployment_pod({ANN + "inject-java": "true"})
+    pod["metadata"]["labels"]["app.kubernetes.io/instance"] = "shop-release"
+    _, patched = mutate_and_check(m, pod)
+    assert env_of(patched["spec"]["containers"][0])["OTEL_SERVICE_NAME"] == "checkout"
+    pod["metadata"]["labels"]["app.kubernetes.io/name"] = "checkout-api"
+    _, patched = mutate_and_check(m, pod)
+    assert env_of(patched["spec"]["containers"][0])["OTEL_SERVICE_NAME"] == "checkout-api"
+
+
+def job_pod(job):
+    pod = deployment_pod({ANN + "inject-java": "skuber-instrumentation"})
+    pod["metadata"]["labels"] = {"job-name": job}
+    pod["metadata"]["generateName"] = f"{job}-"
+    pod["metadata"]["ownerReferences"] = [{"apiVersion": "batch/v1", "kind": "Job", "name": job,
+                                           "uid": "6f1c2d3e-0000-4000-8000-000000000002",
+                                           "controller": True, "blockOwnerDeletion": True}]
+    pod["spec"]["restartPolicy"] = "Never"
+    return pod
+
+
+def test_cronjob_pod_is_named_after_its_cronjob_a_plain_job_after_itself(mutator):
+    _, patched = mutate_and_check(mutator, job_pod("nightly-report-28934560"))
+    env = env_of(patched["spec"]["containers"][0])
+    assert env["OTEL_SERVICE_NAME"] == "nightly-report"
+    attrs = env["OTEL_RESOURCE_ATTRIBUTES"].split(",")
+    assert "k8s.cronjob.name=nightly-report" in attrs and "k8s.job.name=nightly-report-28934560" in attrs
+    _, patched = mutate_and_check(mutator, job_pod("migrate-2"))
+    env = env_of(patched["spec"]["containers"][0])
+    assert env["OTEL_SERVICE_NAME"] == "migrate-2" and "k8s.cronjob.name" not in env["OTEL_RESOURCE_ATTRIBUTES"]
+
+
+def test_language_container_names_add_to_the_common_ones(mutator):
+    pod = deployment_pod({ANN + "inject-python": "skuber-instrumentation", ANN + "container-names": "app",
+                          ANN + "python-container-names": "worker"}, containers=several_containers())
+    result, _ = mutate_and_check(mutator, pod)
+    assert result.injected == {"python": ["app", "worker"]}
+    pod["metadata"]["annotations"][ANN + "python-container-names"] = "app"
+    result = mutator.mutate(pod, "shop")
+    assert result.pod == pod and "duplicated container names detected: [app]" in result.reason
+
+
+def test_collector_sidecar_env_does_not_count_as_instrumented(mutator):
+    containers = several_containers()[:1] + [{"name": "otc-container", "image": "otel/collector:0.118.0", "env": [
+        {"name": "OTEL_RESOURCE_ATTRIBUTES_NODE_NAME", "valueFrom": {"fieldRef": {"fieldPath": "spec.nodeName"}}}]}]
+    pod = deployment_pod({ANN + "inject-java": "skuber-instrumentation"}, containers=containers)
+    result, _ = mutate_and_check(mutator, pod)
+    assert result.injected == {"java": ["app"]}
+
+
+def test_go_target_exe_annotation_wins_over_spec_env_even_empty():
+    m = make_mutator(go={"env": [{"name": "OTEL_GO_AUTO_TARGET_EXE", "value": "/spec/bin"}]})
+    pod = deployment_pod({ANN + "inject-go": "true", ANN + "otel-go-auto-target-exe": ""})
+    result, patched = mutate_and_check(m, pod)
+    assert env_of(patched["spec"]["containers"][1])["OTEL_GO_AUTO_TARGET_EXE"] == ""

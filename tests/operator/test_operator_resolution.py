@@ -74,6 +74,8 @@ def test_resolved_instrumentation_settings_are_the_ones_used():
     ({"python": {"imagee": "x"}}, "spec.python.imagee"),
     ({"env": [{"value": "x"}]}, "spec.env[0].name"),
     ({"exporterr": {}}, "spec.exporterr"),
+    ({"java": {"volumeLimitSize": "1Gi", "volumeClaimTemplate": {"spec": {"accessModes": ["ReadWriteOnce"]}}}},
+     "spec.java.volumeClaimTemplate and spec.java.volumeLimitSize"),
 ])
 def test_invalid_instrumentation_names_the_field(spec, key):
     obj = instrumentation_object()
