@@ -23,7 +23,7 @@ fi
 step() { printf '\n==> %s\n' "$*"; }
 
 step "kind cluster $CLUSTER"
-kind get clusters | grep -qx "$CLUSTER" || kind create cluster --name "$CLUSTER" --wait 120s
+kind get clusters | grep -x "$CLUSTER" >/dev/null || kind create cluster --name "$CLUSTER" --wait 120s
 
 step "cert-manager $CERT_MANAGER_VERSION (the operator's webhook certificate)"
 kubectl --context "$CTX" apply -f \
@@ -35,8 +35,10 @@ if command -v docker >/dev/null; then
   docker build -t "$IMAGE" "$ROOT"
   kind load docker-image "$IMAGE" --name "$CLUSTER"
 else
-  podman build -t "localhost/$IMAGE" "$ROOT"
-  podman save "localhost/$IMAGE" -o /tmp/skuber-agent.tar
+  # Named as the node's containerd resolves `skuber-agent:dev` (podman would say localhost/...,
+  # which the pods' image reference, with pullPolicy Never, would not find).
+  podman build -t "docker.io/library/$IMAGE" "$ROOT"
+  podman save "docker.io/library/$IMAGE" -o /tmp/skuber-agent.tar
   kind load image-archive /tmp/skuber-agent.tar --name "$CLUSTER"
 fi
 
@@ -65,6 +67,11 @@ for deploy in skuber-otel-deployment skuber-ksm skuber-otel-operator; do
   kubectl --context "$CTX" -n "$NS" rollout status "deployment/$deploy" --timeout=300s
 done
 kubectl --context "$CTX" -n "$NS" get pods
-kubectl --context "$CTX" -n "$NS" logs -l app.kubernetes.io/name=skuber-otel-agent --tail=20 \
-  | grep -q "Everything is ready" && echo "agents report: Everything is ready"
+# grep without -q reads all of its input: with pipefail, -q could make kubectl die of SIGPIPE.
+if kubectl --context "$CTX" -n "$NS" logs -l app.kubernetes.io/name=skuber-otel-agent --tail=20 \
+  | grep "Everything is ready" >/dev/null; then
+  echo "agents report: Everything is ready"
+else
+  echo "agents have not logged 'Everything is ready' yet: check their logs" >&2
+fi
 echo "Data arriving at the gateway: kubectl --context $CTX -n skuber-gateway logs deploy/skuber-gateway"

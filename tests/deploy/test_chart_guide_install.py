@@ -245,3 +245,30 @@ def test_apm_cluster_name_defaults_to_global():
     r = render([s for s in GUIDE_PLAIN if "cluster_name" not in s])
     assert r.config("skuber-apm-agent", "apm.yaml")["receivers"]["apm"]["attributes"]["kubernetes"][
         "cluster_name"] == "prod-a"
+
+
+def test_rbac_grants_exactly_what_each_component_reads(plain):
+    """Each ClusterRole is the list of what its component's code watches, no more (the tables
+    the receivers build their informers from), plus the kubelet's stats for kubeletstats."""
+    from collector.receivers.k8s_cluster.receiver import RESOURCES as CLUSTER_RESOURCES
+    from collector.receivers.kube_state_metrics.families import RESOURCES as KSM_RESOURCES
+
+    read = ("get", "list", "watch")
+    assert rules_of(plain, "ClusterRole", f"{NS}-skuber-otel-agent") == (
+        {("", "pods", v) for v in read} | {("", "nodes/stats", "get")})
+    assert rules_of(plain, "ClusterRole", f"{NS}-skuber-apm-agent") == {("", "pods", v) for v in read}
+    cluster = {(g, plural) for plural, g, _v, _scoped, _kind in CLUSTER_RESOURCES} | {("", "events")}
+    assert rules_of(plain, "ClusterRole", f"{NS}-skuber-otel-deployment") == {
+        (g, res, v) for g, res in cluster for v in read}
+    assert rules_of(plain, "ClusterRole", f"{NS}-skuber-ksm") == {
+        (g, plural, v) for plural, g, _v, _fn, _scoped in KSM_RESOURCES.values() for v in ("list", "watch")}
+    # The elector creates its lease, then reads and renews (PUT) that one lease only.
+    lease_name = plain.config("skuber-otel-deployment", "cluster.yaml")["extensions"]["k8s_leader_elector"]["lease_name"]
+    rules = plain.get("Role", "skuber-otel-deployment-leases")["rules"]
+    assert {(tuple(r["verbs"]), tuple(r.get("resourceNames", ()))) for r in rules} == {
+        (("create",), ()), (("get", "update"), (lease_name,))}
+
+
+def test_numeric_image_tag_renders_as_text():
+    r = render(GUIDE_PLAIN, values={"image": {"repository": "reg/skuber-agent", "tag": 2}})
+    assert container(r.get("DaemonSet", "skuber-otel-agent"))["image"] == "reg/skuber-agent:2"

@@ -78,6 +78,10 @@ def test_helm_lint_is_clean(sets):
     ("apmAgent.enabled=maybe", "/apmAgent/enabled': got string, want boolean"),
     ("instrumentation.sampler.type=sometimes", "/instrumentation/sampler/type"),
     ("skuber-ksm.port=0", "/skuber-ksm/port"),
+    ("skuber-apm-agent.config.data.attributes.kubernetes.cluster_nmae=prod-a",
+     "additional properties 'cluster_nmae' not allowed"),
+    ("skuber-apm-agent.config.data.atributes.kubernetes.cluster_name=prod-a",
+     "additional properties 'atributes' not allowed"),
 ])
 def test_misspelt_or_mistyped_value_fails_with_the_key(bad, expected):
     with pytest.raises(helm.HelmValuesError) as err:
@@ -93,3 +97,21 @@ def test_missing_gateway_endpoint_fails_with_what_to_set(missing, message):
     with pytest.raises(helm.HelmError) as err:
         render([s for s in GUIDE_PLAIN if not s.startswith(missing)])
     assert message in str(err.value)
+
+
+def test_schema_of_the_apm_config_follows_the_apm_receiver():
+    """config.data is passed to the apm receiver, which refuses an unknown key at start: the
+    schema knows the same keys along the guide's attributes.kubernetes.cluster_name path."""
+    import dataclasses
+    import json
+    import os
+
+    from ebpf import config as apm
+
+    schema = json.load(open(os.path.join(CHART, "values.schema.json"), encoding="utf-8"))
+    data = schema["properties"]["skuber-apm-agent"]["properties"]["config"]["properties"]["data"]
+    attributes = data["properties"]["attributes"]
+    for node, cls in ((data, apm.Config), (attributes, apm.AttributesConfig),
+                      (attributes["properties"]["kubernetes"], apm.KubernetesAttributes)):
+        assert node["additionalProperties"] is False
+        assert set(node["properties"]) == {f.name for f in dataclasses.fields(cls)}, cls.__name__

@@ -47,3 +47,18 @@ def test_gateway_sink_manifest_is_valid_and_runs_the_sink():
     deploy = next(d for d in docs if d["kind"] == "Deployment")
     args = deploy["spec"]["template"]["spec"]["containers"][0]["args"]
     assert args[0] == "sink" and "0.0.0.0:4317" in args and "0.0.0.0:4318" in args
+
+
+def test_podman_image_is_named_as_the_pods_reference_it():
+    """`skuber-agent:dev` resolves to docker.io/library/skuber-agent:dev on the kind node; a
+    podman build would otherwise be localhost/skuber-agent:dev, and pullPolicy Never fails."""
+    text = open(SCRIPT, encoding="utf-8").read()
+    podman = [line for line in text.splitlines() if line.strip().startswith("podman ")]
+    assert podman and all('"docker.io/library/$IMAGE"' in line for line in podman)
+    assert "localhost/" not in text.replace("localhost/...", "")
+
+
+def test_no_grep_q_at_the_end_of_a_pipe_under_pipefail():
+    text = open(SCRIPT, encoding="utf-8").read()
+    assert "set -euo pipefail" in text
+    assert not re.search(r"\|\s*grep\s+-q", text)

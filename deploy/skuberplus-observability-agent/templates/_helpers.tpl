@@ -19,7 +19,7 @@ app.kubernetes.io/instance: {{ .ctx.Release.Name }}
 {{- end }}
 
 {{- define "skuber.image" -}}
-{{ printf "%s:%s" .Values.image.repository (default .Chart.AppVersion .Values.image.tag) | quote }}
+{{ printf "%s:%s" .Values.image.repository (toString (default .Chart.AppVersion .Values.image.tag)) | quote }}
 {{- end }}
 
 {{/* The agents' TLS choice: skuber-otel-agent.otelInsecure when set, else global.otelInsecure. */}}
