@@ -7,7 +7,8 @@ so in their comment; sections we do not implement at all are `Any` (raw YAML).
 """
 from __future__ import annotations
 
-import fnmatch
+import functools
+import ipaddress
 import re
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -43,35 +44,104 @@ class Selector:
     namespace: str = ""             # service.namespace to report
     open_ports: str = ""            # "80,443,8000-8999": the process listens on one of them
     exe_path: str = ""
+    exe_path_regexp: str = ""       # Beyla 1.0's regular-expression exe_path (legacy `services`)
     k8s_namespace: str = ""
     k8s_pod_name: str = ""
     k8s_deployment_name: str = ""
     k8s_replicaset_name: str = ""
     k8s_daemonset_name: str = ""
     k8s_statefulset_name: str = ""
+    k8s_job_name: str = ""
+    k8s_cronjob_name: str = ""
     k8s_owner_name: str = ""
-    k8s_pod_labels: dict[str, str] = field(default_factory=dict)
-    k8s_pod_annotations: dict[str, str] = field(default_factory=dict)
+    k8s_container_name: str = ""
+    container_name: str = ""        # OCI container name: the Kubernetes container's, here
+    # Values are globs; a YAML scalar of any type is its text, as in Beyla (`instrument: true`).
+    k8s_pod_labels: dict[str, Any] = field(default_factory=dict)
+    k8s_pod_annotations: dict[str, Any] = field(default_factory=dict)
     containers_only: bool = False   # only processes running in a container
+    target_pids: list[int] = field(default_factory=list)  # only these pids (AND the rest)
+    # Accepted for Beyla compatibility, no effect here (we measure no per-language or per-
+    # service export/sampling/route settings):
+    languages: Any = None
+    cmd_args: Any = None
+    exports: Any = None
+    sampler: Any = None
+    routes: Any = None
+    metrics: Any = None
 
     def validate(self) -> None:
         try:
             parse_port_ranges(self.open_ports)
         except ValueError as e:
             raise ConfigError("open_ports", str(e)) from None
+        for key in ("k8s_pod_labels", "k8s_pod_annotations"):
+            values = getattr(self, key)
+            for k, v in values.items():
+                if isinstance(v, (dict, list)) or v is None:
+                    raise ConfigError(f"{key}.{k}", f"expected a string, got {type(v).__name__}")
+                values[k] = str(v).lower() if isinstance(v, bool) else str(v)
 
     def port_ranges(self) -> list[tuple[int, int]]:
         return parse_port_ranges(self.open_ports)
 
     def has_criteria(self) -> bool:
-        return any((self.open_ports, self.exe_path, self.k8s_namespace, self.k8s_pod_name,
-                    self.k8s_deployment_name, self.k8s_replicaset_name, self.k8s_daemonset_name,
-                    self.k8s_statefulset_name, self.k8s_owner_name, self.k8s_pod_labels,
-                    self.k8s_pod_annotations, self.containers_only))
+        return any((self.open_ports, self.exe_path, self.exe_path_regexp, self.k8s_namespace,
+                    self.k8s_pod_name, self.k8s_deployment_name, self.k8s_replicaset_name,
+                    self.k8s_daemonset_name, self.k8s_statefulset_name, self.k8s_job_name,
+                    self.k8s_cronjob_name, self.k8s_owner_name, self.k8s_container_name,
+                    self.container_name, self.k8s_pod_labels, self.k8s_pod_annotations,
+                    self.containers_only, self.target_pids))
+
+
+@functools.lru_cache(maxsize=1024)
+def _glob_regex(pattern: str) -> re.Pattern | None:
+    """Beyla's globs (gobwas/glob without separators): `*` any run of characters (`/`
+    included), `?` one, `[abc]`/`[!abc]`/`[a-z]` a class, `{a,b}` alternatives (nestable), `\\`
+    escapes. None when the pattern is malformed (it then matches nothing)."""
+    out, i, depth, n = [], 0, 0, len(pattern)
+    while i < n:
+        c = pattern[i]
+        if c == "\\" and i + 1 < n:
+            out.append(re.escape(pattern[i + 1]))
+            i += 2
+            continue
+        if c == "*":
+            out.append(".*")
+        elif c == "?":
+            out.append(".")
+        elif c == "[":
+            end = pattern.find("]", i + 2)
+            if end < 0:
+                return None
+            body = pattern[i + 1:end]
+            neg = body.startswith("!")
+            body = body[1:] if neg else body
+            out.append("[" + ("^" if neg else "") + body.replace("\\", "\\\\").replace("^", "\\^") + "]")
+            i = end + 1
+            continue
+        elif c == "{":
+            depth += 1
+            out.append("(?:")
+        elif c == "}" and depth:
+            depth -= 1
+            out.append(")")
+        elif c == "," and depth:
+            out.append("|")
+        else:
+            out.append(re.escape(c))
+        i += 1
+    if depth:
+        return None
+    try:
+        return re.compile("".join(out), re.DOTALL)
+    except re.error:
+        return None
 
 
 def glob_match(pattern: str, value: str) -> bool:
-    return fnmatch.fnmatchcase(value or "", pattern)
+    rx = _glob_regex(pattern)
+    return rx is not None and rx.fullmatch(value or "") is not None
 
 
 def regex_match(pattern: str, value: str) -> bool:
@@ -81,12 +151,22 @@ def regex_match(pattern: str, value: str) -> bool:
         return False
 
 
-# Beyla's default_exclude_instrument: its own and other telemetry agents, and system namespaces.
+# Beyla's default_exclude_instrument (pkg/services/defaults): its own and other telemetry
+# agents, and the system namespaces of Kubernetes, GKE and AKS.
+_DEFAULT_NAMESPACES = ("kube-system,kube-node-lease,local-path-storage,grafana-alloy,cert-manager,"
+                       "monitoring,gke-connect,gke-gmp-system,gke-managed-cim,gke-managed-filestorecsi,"
+                       "gke-managed-metrics-server,gke-managed-system,gke-system,"
+                       "gke-managed-volumepopulator,gatekeeper-system")
 DEFAULT_EXCLUDES = [
-    Selector(exe_path="*beyla"), Selector(exe_path="*alloy"), Selector(exe_path="*ebpf-instrument"),
-    Selector(exe_path="*otelcol*"), Selector(k8s_namespace="kube-system"),
-    Selector(k8s_namespace="kube-node-lease"), Selector(k8s_namespace="local-path-storage"),
-    Selector(k8s_namespace="cert-manager"), Selector(k8s_namespace="gke-connect"),
+    Selector(exe_path="{*beyla,*alloy,*prometheus-config-reloader,*ebpf-instrument,*otelcol,"
+                      "*otelcol-contrib,*otelcol-contrib[!/]*}"),
+    Selector(k8s_namespace="{" + _DEFAULT_NAMESPACES + "}"),
+    Selector(k8s_container_name="{beyla,ebpf-instrument,alloy,prometheus-config-reloader,otelcol,otelcol-contrib}"),
+]
+# ... and its regular-expression twin, default_exclude_services, for the legacy `services` mode.
+DEFAULT_EXCLUDE_SERVICES = [
+    Selector(exe_path="(?:^|/)(beyla$|alloy$|prometheus-config-reloader$|otelcol[^/]*$)"),
+    Selector(k8s_namespace="|".join(f"^{ns}$" for ns in _DEFAULT_NAMESPACES.split(","))),
 ]
 
 
@@ -95,9 +175,10 @@ class DiscoveryConfig:
     instrument: list[Selector] = field(default_factory=list)   # empty: every process with TCP
     exclude_instrument: list[Selector] = field(default_factory=list)
     default_exclude_instrument: list[Selector] | None = None    # None: DEFAULT_EXCLUDES
-    services: list[Selector] = field(default_factory=list)      # legacy, regex values
+    # Legacy, regex values; ignored when `instrument` is set, as in Beyla:
+    services: list[Selector] = field(default_factory=list)
     exclude_services: list[Selector] = field(default_factory=list)
-    default_exclude_services: list[Selector] | None = None
+    default_exclude_services: list[Selector] | None = None      # None: DEFAULT_EXCLUDE_SERVICES
     poll_interval: Duration = 5.0   # how often /proc is rescanned for missed processes
     # Accepted for Beyla compatibility, no effect here:
     skip_go_specific_tracers: Any = None
@@ -106,6 +187,11 @@ class DiscoveryConfig:
     route_harvester_timeout: Any = None
     disabled_route_harvesters: Any = None
     bpf_pid_filter_off: Any = None
+    system_wide: Any = None
+    survey: Any = None
+    exclude_otel_instrumented_services_span_metrics: Any = None
+    default_otlp_grpc_port: Any = None
+    route_harvester_advanced: Any = None
 
     def validate(self) -> None:
         if self.poll_interval <= 0:
@@ -117,7 +203,7 @@ class NetworkConfig:
     enable: bool = True             # Beyla's default is false; network metrics are part of our
                                     # agent's contract, so they are on unless disabled
     cache_max_flows: int = 5000     # cardinality cap: flow series per metric
-    cidrs: list[str] = field(default_factory=list)  # accepted; flows are reported per address
+    cidrs: list[str] = field(default_factory=list)  # src.cidr / dst.cidr: the narrowest match
     # Accepted for Beyla compatibility, no effect here (we observe sockets, not packets):
     source: Any = None
     agent_ip: Any = None
@@ -134,10 +220,22 @@ class NetworkConfig:
     sampling: Any = None
     print_flows: Any = None
     allowed_attributes: Any = None
+    ring_buffer_size: Any = None
+    ring_buffer_flush_period: Any = None
+    max_flow_duration: Any = None
+    listen_interfaces: Any = None
+    listen_poll_period: Any = None
+    reverse_dns: Any = None
+    geo_ip: Any = None
 
     def validate(self) -> None:
         if self.cache_max_flows <= 0:
             raise ConfigError("cache_max_flows", "must be positive")
+        for i, c in enumerate(self.cidrs):
+            try:
+                ipaddress.ip_network(str(c), strict=False)
+            except ValueError:
+                raise ConfigError(f"cidrs[{i}]", f"invalid CIDR {c!r}") from None
 
 
 @dataclass
@@ -156,6 +254,7 @@ class KubernetesAttributes:
     meta_cache_address: Any = None
     resource_labels: Any = None
     service_name_template: Any = None
+    meta_source_labels: Any = None
 
     def validate(self) -> None:
         if self.enable not in (True, False, "true", "false", "autodetect"):
@@ -179,10 +278,19 @@ class AttributesConfig:
 class RoutesConfig:
     patterns: list[str] = field(default_factory=list)        # e.g. /users/{id}, /files/:name
     ignored_patterns: list[str] = field(default_factory=list)  # matching requests are not counted
-    ignore_mode: Any = None
+    # What ignored_patterns drop: metrics, traces or all (Beyla's default). We only make
+    # metrics, so `traces` leaves matching requests counted.
+    ignore_mode: Literal["", "all", "metrics", "traces"] = ""
     unmatched: Literal["unset", "path", "wildcard", "heuristic"] = "wildcard"
     wildcard_char: str = "*"
     max_path_segment_cardinality: Any = None
+
+    def validate(self) -> None:
+        if len(self.wildcard_char) > 1:
+            raise ConfigError("wildcard_char", "must be a single character")
+
+    def ignores_metrics(self) -> bool:
+        return self.ignore_mode in ("", "all", "metrics")
 
 
 @dataclass
@@ -199,6 +307,27 @@ class EbpfConfig:
     bpf_debug: Any = None
     protocol_debug_print: Any = None
     buffer_sizes: Any = None
+    enable_context_propagation: Any = None
+    override_bpfloop_enabled: Any = None
+    traffic_control_backend: Any = None
+    disable_black_box_cp: Any = None
+    instrument_gpu: Any = None
+    instrument_cuda: Any = None
+    use_otel_sdk_for_java: Any = None
+    redis_db_cache: Any = None
+    mysql_prepared_statements_cache_size: Any = None
+    postgres_prepared_statements_cache_size: Any = None
+    kafka_topic_uuid_cache_size: Any = None
+    mongo_requests_cache_size: Any = None
+    payload_extraction: Any = None
+    max_transaction_time: Any = None
+    dns_request_timeout: Any = None
+    log_enricher: Any = None
+    stats_wakeup_data_bytes: Any = None
+    bpf_fs_path: Any = None
+    bpf_fs_base_dir: Any = None
+    bpf_base_dir: Any = None
+    bpf_path: Any = None
     # Ours (not Beyla's):
     http_capture: bool = True               # HTTP/1.x RED metrics from syscall tracepoints
     body_size_metrics: bool = False         # http.*.body.size histograms (Content-Length);
@@ -240,6 +369,8 @@ class Config:
     filter: Any = None
     internal_metrics: Any = None
     name_resolver: Any = None
+    # Beyla's single-service shorthand: one more selector, of the lowest preference
+    # (executable_name/executable_path: a regular expression on the executable path):
     executable_name: Any = None
     open_port: Any = None
     service_name: Any = None
@@ -252,7 +383,27 @@ class Config:
     injector: Any = None
     javaagent: Any = None
     nodejs: Any = None
+    noop: Any = None
+    processes: Any = None
+    log_config: Any = None
+    log_format: Any = None
+    topology: Any = None
+    health_check: Any = None
+    executable_path: Any = None
+    stats: Any = None
 
     def validate(self) -> None:
         if self.collection_interval <= 0:
             raise ConfigError("collection_interval", "must be positive")
+        exe = self.executable_name or self.executable_path
+        if self.open_port is None and not exe:
+            return
+        sel = Selector(open_ports="" if self.open_port is None else str(self.open_port),
+                       exe_path_regexp=str(exe or ""), name=str(self.service_name or ""),
+                       namespace=str(self.service_namespace or ""))
+        try:
+            sel.validate()
+        except ConfigError:
+            raise ConfigError("open_port", f"invalid port range {self.open_port!r}: use 80,443,8000-8999") from None
+        # Beyla adds it to the criteria in use: `instrument` when set, else `services`
+        (self.discovery.instrument if self.discovery.instrument else self.discovery.services).append(sel)

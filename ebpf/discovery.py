@@ -12,12 +12,14 @@ import threading
 from typing import Callable
 
 from . import procfs
-from .config import DEFAULT_EXCLUDES, DiscoveryConfig, Selector, glob_match, regex_match
+from .config import (DEFAULT_EXCLUDE_SERVICES, DEFAULT_EXCLUDES, DiscoveryConfig, Selector,
+                     glob_match, regex_match)
 from .pod_metadata import PodInfo
 
 SERVICE_NAME_ANNOTATION = "resource.opentelemetry.io/service.name"
 SERVICE_NAMESPACE_ANNOTATION = "resource.opentelemetry.io/service.namespace"
 APP_NAME_LABEL = "app.kubernetes.io/name"
+APP_PART_OF_LABEL = "app.kubernetes.io/part-of"   # Beyla's default service.namespace label
 
 
 @dataclasses.dataclass
@@ -37,12 +39,17 @@ class Process:
     exited: bool = False   # kept until its last kernel aggregates were collected
 
 
+def _usable(value: str | None) -> str | None:
+    """An env value Beyla takes: set, and not an unexpanded `$(VAR)` / `${VAR}` reference."""
+    return value if value and not value.startswith("$") else None
+
+
 def _resource_attr(value: str | None, key: str) -> str | None:
     """service.name from OTEL_RESOURCE_ATTRIBUTES ("k=v,k2=v2")."""
     for item in (value or "").split(","):
         k, _, v = item.partition("=")
         if k.strip() == key and v.strip():
-            return v.strip()
+            return _usable(v.strip())
     return None
 
 
@@ -53,11 +60,13 @@ def service_name(p: Process, selector: Selector | None) -> tuple[str, str]:
             or (selector.name if selector and selector.name else None)
             or (pod.annotations.get(SERVICE_NAME_ANNOTATION) if pod else None)
             or (pod.labels.get(APP_NAME_LABEL) if pod else None)
-            or (pod.owner_name if pod and pod.owner_name else None)
+            # the top owner (Deployment, StatefulSet, DaemonSet, CronJob, Job...), else the pod
+            or (pod.owner_name or pod.name if pod else None)
             or os.path.basename(p.exe) or p.comm or f"pid-{p.pid}")
     namespace = (p.env_service_namespace
                  or (selector.namespace if selector and selector.namespace else None)
                  or (pod.annotations.get(SERVICE_NAMESPACE_ANNOTATION) if pod else None)
+                 or (pod.labels.get(APP_PART_OF_LABEL) if pod else None)
                  or (pod.namespace if pod else "") or "")
     return name, namespace
 
@@ -68,13 +77,18 @@ def selector_matches(s: Selector, p: Process, use_regex: bool = False) -> bool:
         return False
     if s.containers_only and not p.container_id:
         return False
+    if s.target_pids and p.pid not in s.target_pids:
+        return False
     if s.open_ports:
         ranges = s.port_ranges()
         if not any(lo <= port <= hi for port in p.ports for lo, hi in ranges):
             return False
     if s.exe_path and not match(s.exe_path, p.exe):
         return False
+    if s.exe_path_regexp and not regex_match(s.exe_path_regexp, p.exe):
+        return False
     pod = p.pod
+    container = pod.container_name(p.container_id) if pod and p.container_id else ""
     k8s = {
         "k8s_namespace": pod.namespace if pod else "",
         "k8s_pod_name": pod.name if pod else "",
@@ -83,6 +97,10 @@ def selector_matches(s: Selector, p: Process, use_regex: bool = False) -> bool:
         "k8s_replicaset_name": pod.replicaset if pod else "",
         "k8s_daemonset_name": pod.owner_name if pod and pod.owner_kind == "DaemonSet" else "",
         "k8s_statefulset_name": pod.owner_name if pod and pod.owner_kind == "StatefulSet" else "",
+        "k8s_job_name": pod.owner_name if pod and pod.owner_kind == "Job" else "",
+        "k8s_cronjob_name": pod.owner_name if pod and pod.owner_kind == "CronJob" else "",
+        "k8s_container_name": container,
+        "container_name": container,
     }
     for key, value in k8s.items():
         pattern = getattr(s, key)
@@ -123,17 +141,24 @@ class ServiceRegistry:
         if p.pid == self.self_pid:
             p.included = False
         else:
-            if cfg.instrument or cfg.services:
-                selector = (next((s for s in cfg.instrument if selector_matches(s, p)), None)
-                            or next((s for s in cfg.services if selector_matches(s, p, True)), None))
+            # Beyla: `instrument` (globs) when set, else the legacy `services` (regular
+            # expressions), each with its own exclusion lists; never a mix of both.
+            legacy = bool(cfg.services) and not cfg.instrument
+            if legacy:
+                selector = next((s for s in cfg.services if selector_matches(s, p, True)), None)
                 included = selector is not None
+                defaults = (DEFAULT_EXCLUDE_SERVICES if cfg.default_exclude_services is None
+                            else cfg.default_exclude_services)
+                excluded = any(selector_matches(s, p, True) for s in (*cfg.exclude_services, *defaults))
             else:
-                included = True
-            defaults = DEFAULT_EXCLUDES if cfg.default_exclude_instrument is None else cfg.default_exclude_instrument
-            if included and (any(selector_matches(s, p) for s in cfg.exclude_instrument)
-                             or any(selector_matches(s, p, True) for s in cfg.exclude_services)
-                             or any(selector_matches(s, p) for s in defaults)
-                             or any(selector_matches(s, p, True) for s in cfg.default_exclude_services or [])):
+                selector = next((s for s in cfg.instrument if selector_matches(s, p)), None)
+                included = selector is not None or not cfg.instrument
+                defaults = (DEFAULT_EXCLUDES if cfg.default_exclude_instrument is None
+                            else cfg.default_exclude_instrument)
+                excluded = any(selector_matches(s, p) for s in (*cfg.exclude_instrument, *defaults))
+                if not cfg.instrument:  # ours: everything with TCP, minus any exclusion given
+                    excluded = excluded or any(selector_matches(s, p, True) for s in cfg.exclude_services)
+            if included and excluded:
                 included = False
             p.included = included
         p.name, p.namespace = service_name(p, selector)
@@ -150,11 +175,11 @@ class ServiceRegistry:
                 pod = self.pod_lookup(cid)
             except Exception:  # metadata is optional: never lose the process over it
                 pod = None
-        env_name = procfs.environ_value(self.proc, pid, "OTEL_SERVICE_NAME")
+        env_name = _usable(procfs.environ_value(self.proc, pid, "OTEL_SERVICE_NAME"))
         res_attrs = procfs.environ_value(self.proc, pid, "OTEL_RESOURCE_ATTRIBUTES")
         return Process(pid=pid, exe=exe, comm=comm, container_id=cid, pod=pod,
                        env_service_name=env_name or _resource_attr(res_attrs, "service.name"),
-                       env_service_namespace=(procfs.environ_value(self.proc, pid, "OTEL_SERVICE_NAMESPACE")
+                       env_service_namespace=(_usable(procfs.environ_value(self.proc, pid, "OTEL_SERVICE_NAMESPACE"))
                                               or _resource_attr(res_attrs, "service.namespace")),
                        netns=procfs.netns(self.proc, pid))
 

@@ -271,7 +271,7 @@ class HttpMetrics:
             edge = attrs(client=client.name if client else self._client_name(x, conn),
                          client_namespace=client.namespace if client else "",
                          server=p.name, server_namespace=p.namespace, connection_type="", source="apm")
-            self._edge(edge, x, GRAPH_SERVER, count_requests=True)
+            self._edge(edge, x, GRAPH_SERVER, count_requests=True, failed_from=500)
         else:
             a = attrs(**common, **{"server.port": x.port or None, "server.address": x.peer_addr or None})
             self._observe(CLIENT_DURATION, res, a, x)
@@ -281,8 +281,9 @@ class HttpMetrics:
             edge = attrs(client=p.name, client_namespace=p.namespace, server=server_name,
                          server_namespace=server.namespace if server else "",
                          connection_type="" if local else "virtual_node", source="apm")
-            # a local server counts the request itself: no double count
-            self._edge(edge, x, GRAPH_CLIENT, count_requests=not local)
+            # a local server counts the request itself: no double count. Counted from the
+            # client, a 4xx fails too (Beyla/OTel status of client spans)
+            self._edge(edge, x, GRAPH_CLIENT, count_requests=not local, failed_from=400)
 
     def _observe(self, name: str, res: Attrs, a: Attrs, x: Exchange) -> None:
         if x.buckets is None:
@@ -298,10 +299,11 @@ class HttpMetrics:
         if x.resp_body is not None:
             self.store.record(resp_name, res, a, x.resp_body)
 
-    def _edge(self, edge: Attrs, x: Exchange, histogram: str, count_requests: bool) -> None:
+    def _edge(self, edge: Attrs, x: Exchange, histogram: str, count_requests: bool,
+              failed_from: int) -> None:
         if count_requests:
             self.store.add(GRAPH_TOTAL, GRAPH_RESOURCE, edge, x.count)
-            if x.status >= 500:
+            if x.status >= failed_from:
                 self.store.add(GRAPH_FAILED, GRAPH_RESOURCE, edge, x.count)
         self._observe(histogram, GRAPH_RESOURCE, edge, x)
 

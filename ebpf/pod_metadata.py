@@ -28,6 +28,10 @@ class PodInfo:
     labels: dict = dataclasses.field(default_factory=dict, hash=False, compare=False)
     annotations: dict = dataclasses.field(default_factory=dict, hash=False, compare=False)
     container_ids: tuple = ()
+    container_names: dict = dataclasses.field(default_factory=dict, hash=False, compare=False)  # cid -> name
+
+    def container_name(self, container_id: str) -> str:
+        return self.container_names.get(container_id, "")
 
     def resource_attrs(self) -> tuple:
         out = [("k8s.namespace.name", self.namespace), ("k8s.pod.name", self.name),
@@ -62,17 +66,21 @@ def pod_record(obj: dict) -> PodInfo | None:
             if m:
                 owner_kind, owner_name = "CronJob", m.group(1)
         status = obj.get("status") or {}
-        cids = []
+        cids, names = [], {}
         for key in ("containerStatuses", "initContainerStatuses", "ephemeralContainerStatuses"):
             for cs in status.get(key) or []:
                 cid = cs.get("containerID") or ""
                 if "://" in cid:
-                    cids.append(cid.split("://", 1)[1])
+                    cid = cid.split("://", 1)[1]
+                    cids.append(cid)
+                    if cs.get("name"):
+                        names[cid] = cs["name"]
         return PodInfo(name=meta["name"], namespace=meta.get("namespace", ""), uid=meta.get("uid", ""),
                        owner_kind=owner_kind, owner_name=owner_name, replicaset=rs,
                        node_name=(obj.get("spec") or {}).get("nodeName", ""),
                        labels=dict(meta.get("labels") or {}),
-                       annotations=dict(meta.get("annotations") or {}), container_ids=tuple(cids))
+                       annotations=dict(meta.get("annotations") or {}), container_ids=tuple(cids),
+                       container_names=names)
     except (AttributeError, KeyError, TypeError):
         return None
 

@@ -33,6 +33,8 @@ def resource_attrs(p: Process) -> Attrs:
         out.append(("container.id", p.container_id))
     if p.pod:
         out.extend(p.pod.resource_attrs())
+        if p.container_id:
+            out.append(("k8s.container.name", p.pod.container_name(p.container_id)))
     return tuple(sorted((k, v) for k, v in out if v not in ("", None)))
 
 
@@ -104,7 +106,8 @@ class ApmReceiver(Component):
         self.tcp = TcpMetrics(self.store, self.registry, resource_attrs,
                               max_sockets=self.config.ebpf.max_tracked_sockets,
                               count_drop=self.count_lost, flows=self.config.network.enable,
-                              flow_limit=self.config.network.cache_max_flows)
+                              flow_limit=self.config.network.cache_max_flows,
+                              cidrs=self.config.network.cidrs)
         if self.config.ebpf.http_capture:
             from .http_metrics import HttpMetrics
             self.http = HttpMetrics(self.store, self.registry, resource_attrs, self.config.routes,

@@ -84,7 +84,8 @@ class TcpMetrics:
     def __init__(self, store: MetricStore, registry: ServiceRegistry,
                  resource_of: Callable[[Process], Attrs], max_sockets: int = 65536,
                  count_drop: Callable[[str, int], None] | None = None,
-                 flows: bool = True, flow_limit: int | None = None) -> None:
+                 flows: bool = True, flow_limit: int | None = None,
+                 cidrs: list[str] | tuple = ()) -> None:
         self.store = store
         self.registry = registry
         self.resource_of = resource_of
@@ -97,6 +98,10 @@ class TcpMetrics:
         self.server_peers: "OrderedDict[tuple[str, int], int]" = OrderedDict()
         # network.enable=false: sockets are still followed (discovery, naming), not reported
         self.flows = flows
+        # network.cidrs: src.cidr / dst.cidr, as Beyla decorates flows (narrowest match first)
+        self.cidrs = sorted((ipaddress.ip_network(str(c), strict=False) for c in cidrs),
+                            key=lambda n: -n.prefixlen)
+        self._cidr_of: "OrderedDict[str, str]" = OrderedDict()
 
         def d(name, kind, unit, desc, bounds=()):  # network.cache_max_flows caps flow series
             store.define(name, kind, unit, desc, bounds, series_limit=flow_limit)
@@ -143,9 +148,26 @@ class TcpMetrics:
         else:
             (saddr, sport), (caddr, cport) = st.local, st.remote
             src_name, dst_name = self._name_of_client(caddr, cport), owner.name
+        # transport as Beyla spells it (the protocol's name from uapi/linux/in.h: "TCP")
         return attrs(**{"src.address": caddr, "src.name": src_name, "dst.address": saddr,
-                        "dst.name": dst_name, "dst.port": sport, "transport": "tcp",
+                        "dst.name": dst_name, "dst.port": sport, "transport": "TCP",
+                        "src.cidr": self.cidr(caddr), "dst.cidr": self.cidr(saddr),
                         "reporter": "client" if st.role == ROLE_CLIENT else "server"})
+
+    def cidr(self, addr: str) -> str | None:
+        """The narrowest network.cidrs entry holding addr (None: no entry, no attribute)."""
+        if not self.cidrs:
+            return None
+        hit = self._cidr_of.get(addr)
+        if hit is None:
+            try:
+                ip = ipaddress.ip_address(addr)
+            except ValueError:
+                ip = None
+            hit = next((str(n) for n in self.cidrs if ip is not None and ip.version == n.version
+                        and ip in n), "")
+            self._remember(self._cidr_of, addr, hit)
+        return hit or None
 
     def _owner(self, st: SockState) -> Process | None:
         p = self.registry.get(st.pid) if st.pid else None

@@ -117,3 +117,52 @@ def test_vanished_pid_is_ignored_and_table_is_bounded():
     r.max_processes = 1
     r.observe(4242)
     assert r.observe(4243) is None and r.dropped == 1
+
+
+def test_instrument_ignores_the_legacy_services_lists_as_beyla_does():
+    # `services` alone would select curl; with `instrument` set only `instrument` counts
+    r = registry({"instrument": [{"exe_path": "*api-server"}], "services": [{"exe_path": "curl$"}],
+                  "exclude_services": [{"exe_path": "api"}]})
+    r.scan()
+    assert {p.pid for p in r.services()} == {4242}
+    # legacy mode: regular expressions, and Beyla's regex default exclusions (system namespaces)
+    pod = PodInfo(name="coredns-1", namespace="kube-system")
+    r = registry({"services": [{"exe_path": "."}]}, pods={CID: pod})
+    r.scan()
+    assert {p.pid for p in r.services()} == {4243}
+
+
+def test_default_exclusions_follow_beyla_namespaces_and_container_names():
+    for pod in (PodInfo(name="prom-0", namespace="monitoring"),
+                PodInfo(name="x-1", namespace="gke-managed-system"),
+                PodInfo(name="a-0", namespace="obs", container_names={CID: "alloy"})):
+        r = registry(pods={CID: pod})
+        r.scan()
+        assert {p.pid for p in r.services()} == {4243}, pod
+
+
+def test_k8s_job_and_container_selectors():
+    pod = PodInfo(name="nightly-28001-x", namespace="batch", owner_kind="Job", owner_name="nightly-28001",
+                  container_names={CID: "app"})
+    r = registry({"instrument": [{"k8s_job_name": "nightly-*", "k8s_container_name": "app"}]}, pods={CID: pod})
+    r.scan()
+    assert {p.pid for p in r.services()} == {4242}
+    r = registry({"instrument": [{"k8s_container_name": "sidecar"}]}, pods={CID: pod})
+    r.scan()
+    assert r.services() == []
+
+
+def test_namespace_from_part_of_label_and_name_from_pod_without_owner():
+    r = registry(pods={CID: PodInfo(name="standalone", namespace="shop",
+                                    labels={"app.kubernetes.io/part-of": "store"})})
+    p = r.observe(4242)
+    p.env_service_name = None
+    r._decide(p)
+    assert (p.name, p.namespace) == ("standalone", "store")
+
+
+def test_unexpanded_env_references_are_not_names():
+    from ebpf.discovery import _resource_attr, _usable
+    assert _usable("$(SERVICE)") is None and _usable("cart") == "cart"
+    assert _resource_attr("service.name=${NAME},service.namespace=shop", "service.name") is None
+    assert _resource_attr("service.name=${NAME},service.namespace=shop", "service.namespace") == "shop"

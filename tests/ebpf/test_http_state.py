@@ -151,3 +151,26 @@ def test_kernel_handover_of_an_in_flight_request_then_1xx_is_skipped(env):
     # the kernel knew the client process: the edge names it
     assert total(store, hm.GRAPH_TOTAL, client="curl", server="checkout") == 2
     assert drops == {}
+
+
+def test_client_counted_edges_fail_on_4xx_as_client_spans_do(env):
+    http, store, _ = env
+    http.handle(hm.H_WRITE, CLI, 7, hm.ROLE_CLIENT, ("10.9.9.9", 443), 0, req())
+    http.handle(hm.H_READ, CLI, 7, hm.ROLE_CLIENT, ("10.9.9.9", 443), MS, resp(404))
+    assert total(store, hm.GRAPH_FAILED, client="curl", server="10.9.9.9") == 1
+    # a server-counted edge fails on 5xx only
+    server(http, 9, 0, hm.H_READ, req())
+    server(http, 9, 1, hm.H_WRITE, resp(404))
+    assert total(store, hm.GRAPH_FAILED, server="checkout") == 0
+
+
+def test_ignored_patterns_respect_ignore_mode(env):
+    http, store, _ = env
+    http.routes = hm.RouteMatcher(RoutesConfig(ignored_patterns=["/health"], ignore_mode="traces"))
+    server(http, 9, 0, hm.H_READ, req("/health"))
+    server(http, 9, 1, hm.H_WRITE, resp())
+    assert total(store, hm.SERVER_DURATION) == 1  # only traces would be dropped: we make metrics
+    http.routes = hm.RouteMatcher(RoutesConfig(ignored_patterns=["/health"]))
+    server(http, 9, 2, hm.H_READ, req("/health"))
+    server(http, 9, 3, hm.H_WRITE, resp())
+    assert total(store, hm.SERVER_DURATION) == 1

@@ -93,3 +93,19 @@ def test_flow_series_are_capped_by_cache_max_flows():
         tcp.handle(tm.TcpEvent(tm.EV_CONNECT_FAIL, pid=4243, sk=port, saddr="127.0.0.1",
                                sport=40000 + port, daddr="10.0.0.1", dport=1000 + port))
     assert len(store.series(tm.CONNECTS)) == 4  # 3 + the overflow series
+
+
+def test_flow_attributes_as_beyla_names_them_with_cidrs():
+    reg = ServiceRegistry(decode(DiscoveryConfig, {}, ""), proc=PROC, self_pid=1)
+    store = MetricStore(lambda: 1.0)
+    tcp = tm.TcpMetrics(store, reg, lambda p: (("service.name", p.name),),
+                        cidrs=["10.0.0.0/8", "10.1.0.0/16", "0.0.0.0/0"])
+    tcp.handle(tm.TcpEvent(tm.EV_CONNECT, pid=4243, sk=1, role=1, saddr="10.1.2.3", sport=40000,
+                           daddr="192.168.1.9", dport=443))
+    tcp.handle(tm.TcpEvent(tm.EV_CLOSE, pid=4243, sk=1, sent=10, recv=20))
+    ((_, a),) = [k for k in store.series(tm.FLOW_BYTES) if dict(k[1])["direction"] == "request"]
+    a = dict(a)
+    assert a["transport"] == "TCP"  # Beyla's spelling of the protocol
+    assert (a["src.cidr"], a["dst.cidr"]) == ("10.1.0.0/16", "0.0.0.0/0")  # the narrowest match
+    assert set(a) == {"src.address", "src.name", "dst.address", "dst.name", "dst.port", "transport",
+                      "src.cidr", "dst.cidr", "reporter", "direction"}
