@@ -19,7 +19,7 @@ _CHECKED_TYPES = ("otlp", "otlphttp")
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", action="append", required=True, metavar="FILE",
-                        help="collector config YAML (repeat to merge several; 'yaml:...' for inline)")
+                        help="collector config: a path, file:PATH, env:NAME or yaml:TEXT (repeat to merge several, in order)")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                         help="override a config key by dotted path, e.g. exporters.otlp.endpoint=gw:4317")
     parser.add_argument("--timeout", default="5s",
@@ -232,6 +232,8 @@ def main(args) -> int:
     except ValueError as e:
         print(f"error: --timeout {args.timeout!r}: {e}", file=sys.stderr)
         return 2
+    from .cli import plain_warnings
+    plain_warnings()
     try:
         config = load_config(args.config, args.set)
     except ConfigErrors as e:

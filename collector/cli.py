@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import os
 import signal
 import sys
 import threading
@@ -23,9 +24,11 @@ _EXTERNAL = {
 
 def _add_config_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--config", action="append", required=True, metavar="FILE",
-                   help="collector config YAML (repeat to merge several; 'yaml:...' for inline)")
+                   help="collector config: a path, file:PATH, env:NAME or yaml:TEXT (repeat to merge several, in order)")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="override a config key by dotted path (or a::b::c), e.g. exporters.otlp.endpoint=gw:4317")
+    # otelcol's flag; our components have no gates, so it is accepted and said to be ignored
+    p.add_argument("--feature-gates", action="append", default=[], metavar="GATES", help=argparse.SUPPRESS)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -53,7 +56,45 @@ def _load(args):
     return load_config(args.config, args.set)
 
 
+def _warn_feature_gates(args) -> None:
+    if args.feature_gates:
+        logging.getLogger("collector.config").warning("--feature-gates is not supported by this collector and was ignored",
+                    extra={"gates": ",".join(args.feature_gates)})
+
+
+class _PlainWarning(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        from .telemetry import _fields
+        extra = ", ".join(f"{k}={v}" for k, v in sorted(_fields(record).items()))
+        return f"warning: {record.getMessage()}" + (f" ({extra})" if extra else "")
+
+
+def plain_warnings() -> None:
+    """Warnings of a config load (an unset ${env:VAR}) as `warning: ...` lines on stderr, for the
+    commands that print `error: ...` lines rather than logging."""
+    config_log = logging.getLogger("collector.config")
+    if not any(isinstance(h, _StderrHandler) for h in config_log.handlers):
+        handler = _StderrHandler()
+        handler.setFormatter(_PlainWarning())
+        handler.setLevel(logging.WARNING)
+        config_log.addHandler(handler)
+
+
+class _StderrHandler(logging.StreamHandler):
+    """Writes to whatever sys.stderr is at the time (it may be replaced, as under pytest)."""
+
+    @property
+    def stream(self):
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value):
+        pass
+
+
 def cmd_validate(args) -> int:
+    plain_warnings()
+    _warn_feature_gates(args)
     try:
         _load(args)
     except ConfigErrors as e:
@@ -65,8 +106,20 @@ def cmd_validate(args) -> int:
 
 
 def cmd_run(args) -> int:
+    # Handlers first: a SIGTERM while the config loads (imports take a while) still ends in an
+    # orderly shutdown and exit 0, not in the default action.
+    stop = threading.Event()
+    received = []
+
+    def on_signal(signum, _frame):
+        received.append(signum)
+        stop.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+
     from .engine import Service
-    from .telemetry import Telemetry, setup_logging
+    from .telemetry import MetricsServer, Telemetry, setup_logging
 
     setup_logging()
     try:
@@ -80,28 +133,27 @@ def cmd_run(args) -> int:
         log.error("invalid --shutdown-timeout: %s", e)
         return 2
     logs = config.service.telemetry.logs
-    setup_logging(logs.level, logs.encoding)
-
-    stop = threading.Event()
-    received = []
-
-    def on_signal(signum, _frame):
-        received.append(signum)
-        stop.set()
-
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
+    try:
+        setup_logging(logs.level, logs.encoding, output_paths=logs.output_paths, initial_fields=logs.initial_fields)
+    except OSError as e:
+        log.error("cannot open service.telemetry.logs.output_paths: %s", e)
+        return 1
+    _warn_feature_gates(args)
 
     telemetry = Telemetry()
-    metrics_server = None
-    mcfg = config.service.telemetry.metrics
-    if mcfg.level != "none" and mcfg.address:
-        from prometheus_client import start_http_server
-        host, _, port = mcfg.address.rpartition(":")
+    telemetry.set_resource(config.service.telemetry.resource)
+    metrics_servers = []
+    for host, port, prom in config.service.telemetry.metrics.prometheus_endpoints():
+        type_suffix, units = prom.suffixes()
+        included = tuple(prom.with_resource_constant_labels.get("included") or ())
         try:
-            metrics_server = start_http_server(int(port), addr=host.strip("[]") or "0.0.0.0", registry=telemetry.registry)
-        except (OSError, ValueError) as e:
-            log.error("cannot serve self-telemetry on %s: %s (set service.telemetry.metrics.address)", mcfg.address, e)
+            metrics_servers.append(MetricsServer(telemetry, host, port, type_suffix, units, included,
+                                                 not prom.without_target_info).start())
+        except OSError as e:
+            log.error("cannot serve self-telemetry on %s:%s: %s (set service.telemetry.metrics.readers "
+                      "or address)", host, port, e)
+            for m in metrics_servers:
+                m.shutdown()
             return 1
     log.info("Starting skuber collector", extra={"version": "0.1.0", "configs": args.config})
     try:
@@ -114,15 +166,54 @@ def cmd_run(args) -> int:
         pass
     log.info("Received signal from OS", extra={"signal": signal.Signals(received[0]).name if received else "?"})
     t0 = time.monotonic()
+    done = _exit_if_stuck(deadline_s + _SHUTDOWN_GRACE_S)
     service.shutdown(t0 + deadline_s)
-    if metrics_server is not None and isinstance(metrics_server, tuple):
-        metrics_server[0].shutdown()
+    done.set()
+    for m in metrics_servers:
+        m.shutdown()
     log.info("Shutdown complete.", extra={"seconds": round(time.monotonic() - t0, 3)})
     return 0
 
 
+# Past the flush deadline, components get this long to return before the process is ended.
+_SHUTDOWN_GRACE_S = 5.0
+
+
+def _exit_if_stuck(after_s: float) -> threading.Event:
+    """A component that ignores the shutdown deadline must not keep the process alive after
+    SIGTERM: end it, non-zero, saying so, unless the returned event is set in time."""
+    done = threading.Event()
+
+    def watchdog():
+        if not done.wait(after_s):
+            log.error("shutdown did not finish within %.0fs; exiting", after_s)
+            logging.shutdown()
+            os._exit(1)
+
+    threading.Thread(target=watchdog, name="shutdown-watchdog", daemon=True).start()
+    return done
+
+
+def exit_process(rc: int) -> None:
+    """sys.exit(rc), unless a non-daemon thread a component left behind would keep the process
+    alive after shutdown: then wait a moment for it and end the process anyway."""
+    deadline = time.monotonic() + _SHUTDOWN_GRACE_S
+    for t in threading.enumerate():
+        if not t.daemon and t is not threading.main_thread():
+            t.join(max(0.0, deadline - time.monotonic()))
+    stuck = [t.name for t in threading.enumerate() if t.is_alive() and not t.daemon and t is not threading.main_thread()]
+    if stuck:
+        log.warning("threads still running after shutdown; exiting anyway", extra={"threads": stuck})
+        logging.shutdown()
+        os._exit(rc)
+    sys.exit(rc)
+
+
 def main(argv=None) -> int:
     parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv and argv[0].startswith("--") and argv[0].split("=")[0] in ("--config", "--set", "--feature-gates"):
+        argv = ["run"] + argv  # `otelcol --config FILE` runs: so does `python -m collector --config FILE`
     args = parser.parse_args(argv)
     missing = getattr(args, "_missing", None)
     if missing:

@@ -8,12 +8,17 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
+import socket
 import sys
 import threading
 import time
+import uuid
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, disable_created_metrics
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from prometheus_client.utils import floatToGoString
 
 from .pdata import ITEM_NAMES
 
@@ -61,6 +66,11 @@ class Telemetry:
         self._lock = threading.Lock()
         self.started = time.time()
         self.registry.register(_ProcessCollector(self.started))
+        self.resource: dict[str, str] = default_resource({})
+
+    def set_resource(self, configured: dict) -> None:
+        """service.telemetry.resource: added to the defaults; a null value removes one."""
+        self.resource = default_resource(configured)
 
     def family(self, cls, name: str, description: str, labelnames: tuple, **kw):
         with self._lock:
@@ -79,6 +89,17 @@ class Telemetry:
         """Sample value by name (tests, health): 0.0 when absent."""
         v = self.registry.get_sample_value(name, labels or {})
         return v or 0.0
+
+
+# otelcol's descriptions (receiverhelper, exporterhelper metadata.yaml), shown as # HELP.
+_DESCRIPTIONS = {
+    ("receiver", "accepted"): "{} successfully pushed into the pipeline.",
+    ("receiver", "refused"): "{} that could not be pushed into the pipeline.",
+    ("exporter", "sent"): "{} successfully sent to destination.",
+    ("exporter", "send_failed"): "{} in failed attempts to send to destination.",
+    ("exporter", "enqueue_failed"): "{} failed to be added to the sending queue.",
+    ("processor", "refused"): "{} that were rejected by the next component in the pipeline.",
+}
 
 
 class ComponentTelemetry:
@@ -105,8 +126,8 @@ class ComponentTelemetry:
     # otelcol's standard families ---------------------------------------------------------------
     def _item_counter(self, verb: str, signal: str, extra=()):
         item = ITEM_NAMES[signal]
-        return self.counter(f"otelcol_{self.kind}_{verb}_{item}",
-                            f"Number of {item.replace('_', ' ')} {verb.replace('_', ' ')}.", extra)
+        what = _DESCRIPTIONS.get((self.kind, verb), "{} " + verb.replace("_", " ") + ".")
+        return self.counter(f"otelcol_{self.kind}_{verb}_{item}", "Number of " + what.format(item.replace("_", " ")), extra)
 
     def receiver_accepted(self, signal: str, n: int, transport: str = "") -> None:
         if n:
@@ -143,8 +164,23 @@ class ComponentTelemetry:
             fam.labels(component=f"{self.kind}/{self.id}", signal=signal, reason=reason).inc(n)
 
 
+def default_resource(configured: dict) -> dict[str, str]:
+    """The collector's own resource: service.name/version/instance.id plus the configured ones."""
+    from .component import BuildInfo
+
+    info = BuildInfo()
+    out = {"service.name": info.command, "service.version": info.version,
+           "service.instance.id": str(uuid.uuid4())}
+    for k, v in (configured or {}).items():
+        if v is None:
+            out.pop(str(k), None)
+        else:
+            out[str(k)] = str(v).lower() if isinstance(v, bool) else str(v)
+    return out
+
+
 class _ProcessCollector:
-    """otelcol_process_* gauges, read at scrape time."""
+    """otelcol_process_* metrics, read at scrape time (uptime and cpu are counters there too)."""
 
     def __init__(self, started: float) -> None:
         self.started = started
@@ -155,9 +191,108 @@ class _ProcessCollector:
         with p.oneshot():
             cpu = p.cpu_times()
             rss = p.memory_info().rss
-        yield GaugeMetricFamily("otelcol_process_uptime", "Uptime of the process (seconds).", time.time() - self.started)
+        yield CounterMetricFamily("otelcol_process_uptime", "Uptime of the process (seconds).", time.time() - self.started)
         yield GaugeMetricFamily("otelcol_process_memory_rss", "Total physical memory (resident set size) in bytes.", rss)
         yield CounterMetricFamily("otelcol_process_cpu_seconds", "Total CPU user and system time in seconds.", cpu.user + cpu.system)
+
+
+# Exposition on :8888 -------------------------------------------------------------------------------
+
+# Units of our families, appended when a configured prometheus reader keeps units (the default
+# reader, like otelcol's, drops them). Only what has a unit other than a {count} annotation.
+_UNITS = {"otelcol_process_uptime": "seconds", "otelcol_process_cpu_seconds": "seconds",
+          "otelcol_process_memory_rss": "bytes"}
+
+
+def _label(name: str) -> str:
+    out = re.sub(r"[^a-zA-Z0-9_]", "_", name)
+    return "_" + out if out[:1].isdigit() else out
+
+
+def _escape(value: str) -> str:
+    return value.replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
+
+
+def exposition(telemetry: Telemetry, type_suffix: bool = False, units: bool = False,
+               resource_labels: tuple = (), target_info: bool = True) -> bytes:
+    """Prometheus text format as otelcol's exporter writes it.
+
+    otelcol's default reader writes counters without `_total` and names without units
+    (`otelcol_exporter_sent_spans`); a configured prometheus reader adds both unless told
+    `without_type_suffix` / `without_units`. prometheus_client always writes `_total`, hence
+    our own writer. The resource is the `target_info` series; resource_labels (with_resource_
+    constant_labels.included) also go on every series.
+    """
+    const = {_label(k): v for k, v in telemetry.resource.items() if k in resource_labels}
+    out = []
+    if target_info:
+        out += ["# HELP target_info Target metadata\n# TYPE target_info gauge\n",
+                "target_info" + _labels({_label(k): v for k, v in telemetry.resource.items()}) + " 1\n"]
+    for fam in telemetry.registry.collect():
+        base, typ = fam.name, fam.type
+        unit = _UNITS.get(base) if units else None
+        name = f"{base}_{unit}" if unit and not base.endswith("_" + unit) else base
+        exposed = name + "_total" if typ == "counter" and type_suffix else name
+        kind = {"unknown": "untyped", "info": "gauge", "stateset": "gauge"}.get(typ, typ)
+        if not fam.samples:
+            continue  # a family with no series yet: otelcol shows nothing either
+        doc = fam.documentation.replace("\\", "\\\\").replace("\n", "\\n")
+        out.append(f"# HELP {exposed} {doc}\n# TYPE {exposed} {kind}\n")
+        for smp in fam.samples:
+            if typ == "counter":
+                if smp.name != base + "_total":
+                    continue  # _created: otelcol has none
+                sname = exposed
+            else:
+                sname = name + smp.name[len(base):]
+            out.append(f"{sname}{_labels({**const, **smp.labels})} {floatToGoString(smp.value)}\n")
+    return "".join(out).encode("utf-8")
+
+
+def _labels(labels: dict) -> str:
+    if not labels:
+        return ""
+    return "{" + ",".join(f'{k}="{_escape(str(v))}"' for k, v in sorted(labels.items())) + "}"
+
+
+class MetricsServer:
+    """Serves /metrics (text format 0.0.4 only, as otelcol's promhttp handler does)."""
+
+    def __init__(self, telemetry: Telemetry, host: str, port: int, type_suffix: bool = False,
+                 units: bool = False, resource_labels: tuple = (), target_info: bool = True) -> None:
+        render = lambda: exposition(telemetry, type_suffix, units, resource_labels, target_info)  # noqa: E731
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self):  # noqa: N802
+                if self.path.split("?")[0] != "/metrics":
+                    self.send_error(404, "self-metrics are at /metrics")
+                    return
+                body = render()
+                self.send_response(200)
+                self.send_header("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args):  # scrapes are not worth a log line
+                pass
+
+        host = host.strip("[]") or "0.0.0.0"
+        server_cls = ThreadingHTTPServer
+        if ":" in host:
+            server_cls = type("V6Server", (ThreadingHTTPServer,), {"address_family": socket.AF_INET6})
+        self.server = server_cls((host, port), Handler)
+        self.server.daemon_threads = True
+        self.port = self.server.server_address[1]
+        self._thread = threading.Thread(target=self.server.serve_forever, name="self-metrics", daemon=True)
+
+    def start(self) -> "MetricsServer":
+        self._thread.start()
+        return self
+
+    def shutdown(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
 
 
 # Logging ------------------------------------------------------------------------------------------
@@ -169,12 +304,20 @@ def _fields(record: logging.LogRecord) -> dict:
     return {k: v for k, v in vars(record).items() if k not in _STD_ATTRS and not k.startswith("_")}
 
 
+def _ts(record: logging.LogRecord) -> str:
+    """zap's ISO8601 time encoder, which otelcol uses for console and json alike."""
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created)) + f".{int(record.msecs):03d}Z"
+
+
+def _level(record: logging.LogRecord) -> str:
+    return "warn" if record.levelno == logging.WARNING else record.levelname.lower()  # zap's names
+
+
 class ConsoleFormatter(logging.Formatter):
     """Like the collector's zap console encoder: time, level, logger, message, then JSON fields."""
 
     def format(self, record: logging.LogRecord) -> str:
-        ts = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created)) + f".{int(record.msecs):03d}Z"
-        line = f"{ts}\t{record.levelname.lower()}\t{record.name}\t{record.getMessage()}"
+        line = f"{_ts(record)}\t{_level(record)}\t{record.name}\t{record.getMessage()}"
         fields = _fields(record)
         if fields:
             line += "\t" + json.dumps(fields, default=str, sort_keys=True)
@@ -185,22 +328,75 @@ class ConsoleFormatter(logging.Formatter):
 
 class JSONFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
-        out = {"ts": record.created, "level": record.levelname.lower(), "logger": record.name,
+        out = {"level": _level(record), "ts": _ts(record), "logger": record.name,
                "msg": record.getMessage(), **_fields(record)}
         if record.exc_info:
             out["error"] = self.formatException(record.exc_info)
         return json.dumps(out, default=str)
 
 
-def setup_logging(level: str = "info", encoding: str = "console", stream=None) -> None:
+class _InitialFields(logging.Filter):
+    """service.telemetry.logs.initial_fields: on every record, as zap's root logger fields."""
+
+    def __init__(self, fields: dict) -> None:
+        super().__init__()
+        self.fields = dict(fields)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        for k, v in self.fields.items():
+            if not hasattr(record, k):
+                setattr(record, k, v)
+        return True
+
+
+# zap's levels by Python name: dpanic/panic/fatal only log (the collector would also panic/exit)
+_LEVELS = {"WARN": "WARNING", "DPANIC": "ERROR", "PANIC": "CRITICAL", "FATAL": "CRITICAL"}
+
+
+def _open_output(path: str) -> logging.Handler:
+    """zap's output_paths: stdout, stderr, a file path or a file: URL (appended to)."""
+    if path == "stderr":
+        return logging.StreamHandler(sys.stderr)
+    if path == "stdout":
+        return logging.StreamHandler(sys.stdout)
+    if path.startswith("file://"):
+        path = path[len("file://"):]
+    elif path.startswith("file:"):
+        path = path[len("file:"):]
+    return logging.FileHandler(path, encoding="utf-8")
+
+
+def setup_logging(level: str = "info", encoding: str = "console", stream=None,
+                  output_paths=None, initial_fields=None) -> None:
+    """Raises OSError when an output path cannot be opened (nothing is changed then)."""
     level = os.environ.get("SKUBER_LOG_LEVEL", level).upper()
-    level = {"WARN": "WARNING"}.get(level, level)
-    handler = logging.StreamHandler(stream or sys.stderr)
-    handler.setFormatter(JSONFormatter() if encoding == "json" else ConsoleFormatter())
+    level = _LEVELS.get(level, level)
+    if not isinstance(logging.getLevelName(level), int):
+        level = "INFO"  # a bad SKUBER_LOG_LEVEL must not stop the collector
+    if stream is not None:
+        handlers = [logging.StreamHandler(stream)]
+    else:
+        handlers = []
+        try:
+            for path in output_paths or ["stderr"]:
+                handlers.append(_open_output(path))
+        except OSError:
+            for h in handlers:
+                h.close()
+            raise
+    formatter = JSONFormatter() if encoding == "json" else ConsoleFormatter()
+    for h in handlers:
+        h.setFormatter(formatter)
+        h._skuber = True  # ours to close when replaced
+        if initial_fields:
+            h.addFilter(_InitialFields(initial_fields))
     root = logging.getLogger()
     for h in list(root.handlers):
         root.removeHandler(h)
-    root.addHandler(handler)
+        if getattr(h, "_skuber", False):
+            h.close()  # a log file of the previous setup
+    for h in handlers:
+        root.addHandler(h)
     root.setLevel(level)
     # Libraries are chatty at INFO; keep our logs quiet when healthy.
     for noisy in ("urllib3", "kubernetes", "grpc", "asyncio"):

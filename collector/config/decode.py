@@ -7,7 +7,7 @@ import types
 import typing
 from typing import Any, Literal, Union
 
-from .types import ByteSize, Duration, parse_bytesize, parse_duration
+from .types import ByteSize, Duration, Expanded, parse_bytesize, parse_duration, plain
 
 
 class ConfigError(Exception):
@@ -62,8 +62,13 @@ def _describe(value) -> str:
 
 def decode_value(tp, value, path: str, errors: list[ConfigError]):
     """Decode value as type tp; append problems to errors and return a best-effort value."""
+    origin = typing.get_origin(tp)
+    if isinstance(value, Expanded) and origin not in (Union, types.UnionType):
+        if tp is str:
+            return value.original  # an env value `0123` or `1.10` stays as written
+        value = value.value
     if tp is Any or tp is typing.Any:
-        return value
+        return plain(value)
     if tp is Duration:
         try:
             return parse_duration(value)
@@ -76,10 +81,9 @@ def decode_value(tp, value, path: str, errors: list[ConfigError]):
         except ValueError as e:
             errors.append(ConfigError(path, str(e)))
             return None
-    origin = typing.get_origin(tp)
     if origin in (Union, types.UnionType):
         args = [a for a in typing.get_args(tp) if a is not type(None)]
-        if value is None:
+        if value is None or (isinstance(value, Expanded) and value.value is None and str not in args):
             return None
         if len(args) == 1:
             return decode_value(args[0], value, path, errors)
@@ -144,6 +148,8 @@ def decode_value(tp, value, path: str, errors: list[ConfigError]):
 
 
 def decode_dataclass(cls, raw, path: str, errors: list[ConfigError]):
+    if isinstance(raw, Expanded):
+        raw = raw.value
     if raw is None:
         raw = {}
     if not isinstance(raw, dict):
@@ -158,6 +164,9 @@ def decode_dataclass(cls, raw, path: str, errors: list[ConfigError]):
             known = ", ".join(sorted(fields)) or "none"
             errors.append(ConfigError(join(path, str(key)), f"unknown key (known keys: {known})"))
             continue
+        hint = hints[f.name]
+        if _is_null(value, hint) and not _optional(hint):
+            continue  # `key:` (null) or an unset ${env:X} keeps the default, as for a nil in mapstructure
         kwargs[f.name] = decode_value(hints[f.name], value, join(path, str(key)), errors)
     try:
         obj = cls(**{k: v for k, v in kwargs.items() if v is not None or _optional(hints[k])})
@@ -175,6 +184,12 @@ def decode_dataclass(cls, raw, path: str, errors: list[ConfigError]):
         except ValueError as e:
             errors.append(ConfigError(path, str(e)))
     return obj
+
+
+def _is_null(value, tp) -> bool:
+    if isinstance(value, Expanded):
+        return value.value is None and tp is not str
+    return value is None
 
 
 def _optional(tp) -> bool:

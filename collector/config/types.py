@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import re
-from typing import NewType
+from typing import Any, NewType
 
 Duration = NewType("Duration", float)   # seconds
 ByteSize = NewType("ByteSize", int)     # bytes
@@ -14,8 +14,38 @@ _SIZE_UNITS = {
     "": 1, "b": 1,
     "kb": 1000, "mb": 1000 ** 2, "gb": 1000 ** 3, "tb": 1000 ** 4,
     "kib": 1024, "mib": 1024 ** 2, "gib": 1024 ** 3, "tib": 1024 ** 4,
+    "pb": 1000 ** 5, "pib": 1024 ** 5,  # stanza's helper.ByteSize goes up to peta
 }
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]*)\s*$")
+
+
+class Expanded:
+    """A value that was one whole `${...}` reference (or a --set value): its YAML-typed value
+    and the text it came from, as confmap's ExpandedValue. A string field takes the text (an API
+    key `0123` or a version `1.10` stays as written); any other field takes the typed value."""
+
+    __slots__ = ("value", "original")
+
+    def __init__(self, value: Any, original: str) -> None:
+        self.value = value
+        self.original = original
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, Expanded) and (self.value, self.original) == (other.value, other.original)
+
+    def __repr__(self) -> str:
+        return f"Expanded({self.value!r}, {self.original!r})"
+
+
+def plain(value: Any) -> Any:
+    """The tree with every Expanded replaced by its typed value (for untyped consumers)."""
+    if isinstance(value, Expanded):
+        return value.value
+    if isinstance(value, dict):
+        return {k: plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [plain(v) for v in value]
+    return value
 
 
 def parse_duration(value) -> float:

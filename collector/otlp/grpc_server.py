@@ -7,6 +7,7 @@ deserializer fails. The message is parsed once with FromString and handed on as 
 from __future__ import annotations
 
 import logging
+import socket
 import threading
 from concurrent import futures
 from dataclasses import dataclass, field
@@ -141,7 +142,8 @@ class GRPCServer:
         except (RuntimeError, OSError) as e:  # newer grpcio raises; older returns port 0
             self._executor.shutdown(wait=False)
             self._executor = None
-            raise OSError(f"cannot listen on {s.endpoint} (gRPC): {e}") from None
+            why = _bind_error(host, port) if s.transport != "unix" else None
+            raise OSError(f"cannot listen on {s.endpoint} (gRPC): {why or e}") from None
         self.port = 0 if s.transport == "unix" else bound
         server.start()
         self._server = server
@@ -155,3 +157,19 @@ class GRPCServer:
             # grpc does not own the pool it was given: without this its workers outlive the server.
             self._executor.shutdown(wait=False, cancel_futures=True)
             self._executor = None
+
+
+def _bind_error(host: str, port: int) -> str | None:
+    """grpcio says only "Failed to bind"; a plain bind of the same address names the reason
+    (`address already in use`, `cannot assign requested address`) for the person reading it."""
+    try:
+        infos = socket.getaddrinfo(host or "::", port, type=socket.SOCK_STREAM)
+    except OSError as e:
+        return f"cannot resolve {host!r}: {e.strerror or e}"
+    for family, kind, proto, _, addr in infos[:1]:
+        with socket.socket(family, kind, proto) as probe:
+            try:
+                probe.bind(addr)
+            except OSError as e:
+                return (e.strerror or str(e)).lower()
+    return None

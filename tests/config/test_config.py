@@ -2,6 +2,7 @@ import pytest
 
 from collector.config import ConfigErrors, load_config, parse_bytesize, parse_duration
 from collector.config.loader import expand_env
+from collector.config.types import plain
 from tests.fakes import registry_with_fakes
 
 BASE = """
@@ -102,8 +103,8 @@ def test_pipeline_needs_known_signal_and_receivers():
 
 
 def test_env_substitution_with_default_and_type():
-    tree = expand_env({"a": "${env:PORT}", "b": "${env:MISSING:-fallback}", "c": "http://${env:HOST}:1", "d": "$${env:X}", "e": "${HOST}"},
-                      {"PORT": "4317", "HOST": "gw"})
+    tree = plain(expand_env({"a": "${env:PORT}", "b": "${env:MISSING:-fallback}", "c": "http://${env:HOST}:1", "d": "$${env:X}", "e": "${HOST}"},
+                            {"PORT": "4317", "HOST": "gw"}))
     assert tree == {"a": 4317, "b": "fallback", "c": "http://gw:1", "d": "${env:X}", "e": "gw"}
 
 
@@ -149,3 +150,137 @@ def test_several_files_are_merged(tmp_path):
     cfg = load_config([str(a), str(b)], registry=registry_with_fakes())
     batch = next(iter(cfg.processors.values())).config
     assert (batch.send_batch_size, batch.timeout) == (9, 1.0)
+
+
+# --- substitution as the collector does it (confmap) -----------------------------------------
+
+def _cfg(cfg, kind, cid):
+    from collector.component import ComponentID
+    return getattr(cfg, kind)[ComponentID.parse(cid)].config
+
+
+def test_whole_value_env_keeps_its_text_in_a_string_field_and_its_type_elsewhere():
+    # confmap's ExpandedValue: an API key 0123 or a version 1.10 must not become 83 or 1.1
+    text = BASE.replace("fake/2: {label: x}", "fake/2: {label: '${env:KEY}'}").replace(
+        "send_batch_size: 100", "send_batch_size: ${env:SIZE}")
+    for key in ("0123", "1.10", "true", "0x1F", "[a, b]", "NO"):
+        cfg = load(text, env={"KEY": key, "SIZE": "0x10"})
+        assert _cfg(cfg, "receivers", "fake/2").label == key
+        assert _cfg(cfg, "processors", "batch").send_batch_size == 16
+
+
+def test_unset_env_without_default_keeps_the_field_default():
+    cfg = load(BASE.replace("send_batch_size: 100", "send_batch_size: ${env:UNSET}").replace(
+        "fake/2: {label: x}", "fake/2: {label: '${env:UNSET}'}"))
+    assert _cfg(cfg, "processors", "batch").send_batch_size == 8192
+    assert _cfg(cfg, "receivers", "fake/2").label == ""
+    cfg = load(BASE.replace("timeout: 1s", "timeout:"))  # a YAML null too, as mapstructure's nil
+    assert _cfg(cfg, "processors", "batch").timeout == 0.2
+
+
+def test_dollar_escapes_and_nesting_as_the_collector():
+    tree = plain(expand_env({"a": "$$ENV", "b": "$$$${ENV}", "c": "$$${env:ENV}", "d": "text$$", "e": "$${env:ENV}",
+                             "f": "$ENV", "g": "${env:${ENV}}"}, {"ENV": "v"}))
+    assert tree == {"a": "$ENV", "b": "$${ENV}", "c": "$v", "d": "text$", "e": "${env:ENV}", "f": "$ENV", "g": "${env:v}"}
+
+
+def test_other_config_sources_and_bad_names_are_errors_naming_the_key():
+    errs = errors_of(BASE.replace("fake/2: {label: x}", "fake/2: {label: '${file:/run/secret}'}"))
+    assert errs == ["receivers.fake/2.label: ${file:/run/secret}: config source 'file' is not supported; "
+                    "only ${env:NAME} and ${env:NAME:-default} are"]
+    errs = errors_of(BASE.replace("fake/2: {label: x}", "fake/2: {label: 'a${env:hello.world}'}"))
+    assert errs[0].startswith("receivers.fake/2.label: ${env:hello.world}: environment variable 'hello.world' has an invalid name")
+    # not a reference at all: left as written
+    assert expand_env({"x": "s/(a)/${1}/"}, {}) == {"x": "s/(a)/${1}/"}
+
+
+def test_yaml_scalars_are_typed_as_go_yaml_types_them():
+    from collector.config.loader import yaml_load
+    assert yaml_load("[yes, no, on, off, NO, 2024-01-01, '1:30', 1:30]") == \
+        ["yes", "no", "on", "off", "NO", "2024-01-01", "1:30", "1:30"]
+    assert yaml_load("[true, False, ~, null, 0o17, 0123, 0x1F, 1_000, 1e3, .5, -2, .inf]") == \
+        [True, False, None, None, 15, 83, 31, 1000, 1000.0, 0.5, -2, float("inf")]
+
+
+def test_set_values_are_yaml_expand_env_and_merge_maps():
+    cfg = load(BASE, sets=["receivers.fake/2.label=${env:L}", "processors.batch.send_batch_size=${env:N}",
+                           "processors.batch={send_batch_max_size: 200}"], env={"L": "007", "N": "50"})
+    batch = _cfg(cfg, "processors", "batch")
+    assert _cfg(cfg, "receivers", "fake/2").label == "007"
+    assert (batch.send_batch_size, batch.send_batch_max_size, batch.timeout) == (50, 200, 1.0), "the map is merged"
+
+
+def test_config_sources_file_env_and_inline_yaml_with_double_colon_keys(tmp_path):
+    reg = registry_with_fakes()
+    p = tmp_path / "c.yaml"
+    p.write_text(BASE)
+    cfg = load_config([f"file:{p}", "env:EXTRA", "yaml:processors::batch::send_batch_size: 9"],
+                      env={"EXTRA": "receivers: {fake/2: {label: from-env}}"}, registry=reg)
+    assert _cfg(cfg, "receivers", "fake/2").label == "from-env"
+    assert _cfg(cfg, "processors", "batch").send_batch_size == 9
+    with pytest.raises(ConfigErrors, match="config source 'https' is not supported"):
+        load_config(["https://example.com/c.yaml"], env={}, registry=reg)
+    with pytest.raises(ConfigErrors, match="environment variable NOPE is not set"):
+        load_config(["env:NOPE"], env={}, registry=reg)
+
+
+def test_connectors_section_empty_is_fine_otherwise_a_clear_error():
+    load(BASE + "connectors: {}\n")
+    errs = errors_of(BASE + "connectors: {forward: {}}\n")
+    assert errs == ["connectors: connectors are not supported by this collector (pipelines may share receivers and exporters instead)"]
+
+
+def test_service_extension_listed_twice_or_undefined():
+    errs = errors_of(BASE + "extensions: {health_check: {endpoint: '127.0.0.1:0'}}\n",
+                     sets=["service.extensions=[health_check, health_check, file_storage]"])
+    assert errs == ["service.extensions[1]: 'health_check' is listed twice",
+                    "service.extensions[2]: references extension 'file_storage', which is not defined in extensions"]
+
+
+def test_sizes_up_to_peta():
+    assert parse_bytesize("1PiB") == 1 << 50 and parse_bytesize("2pb") == 2 * 10 ** 15
+
+
+# --- service.telemetry ------------------------------------------------------------------------
+
+def _metrics(sets):
+    return load(BASE, sets=sets).service.telemetry.metrics
+
+
+def test_self_metrics_endpoint_default_address_and_readers():
+    (host, port, prom), = _metrics([]).prometheus_endpoints()
+    assert (host, port, prom.suffixes()) == ("127.0.0.1", 8888, (False, False)), "otelcol's default reader: no _total, no units"
+    (host, port, prom), = _metrics(["service.telemetry.metrics.address=:9999"]).prometheus_endpoints()
+    assert (host, port) == ("0.0.0.0", 9999)
+    m = _metrics(["service.telemetry.metrics.readers=[{pull: {exporter: {prometheus: {host: 0.0.0.0, port: 9000}}}}]"])
+    (host, port, prom), = m.prometheus_endpoints()
+    assert (host, port, prom.suffixes()) == ("0.0.0.0", 9000, (True, True)), "a configured reader adds them, as otelcol's"
+    m = _metrics(["service.telemetry.metrics.readers=[{pull: {exporter: {prometheus/development: "
+                  "{port: 9001, without_type_suffix: true, without_units: true}}}}]"])
+    assert [(h, p, x.suffixes()) for h, p, x in m.prometheus_endpoints()] == [("127.0.0.1", 9001, (False, False))]
+    assert _metrics(["service.telemetry.metrics.level=none"]).prometheus_endpoints() == []
+
+
+def test_unsupported_telemetry_readers_and_levels_are_named():
+    errs = errors_of(BASE, sets=["service.telemetry.metrics.readers=[{periodic: {exporter: {otlp: {}}}}]"])
+    assert errs[0].startswith("service.telemetry.metrics.readers[0].periodic: periodic readers")
+    errs = errors_of(BASE, sets=["service.telemetry.metrics.address=localhost"])
+    assert errs[0].startswith("service.telemetry.metrics.address: expected host:port")
+    errs = errors_of(BASE, sets=["service.telemetry.logs.level=verbose"])
+    assert errs[0].startswith("service.telemetry.logs.level: must be one of 'debug', 'info', 'warn', 'error', 'dpanic'")
+    load(BASE, sets=["service.telemetry.logs.level=WARN", "service.telemetry.logs.encoding=json"])
+
+
+def test_validate_warns_of_unset_env_naming_variable_and_key(tmp_path, capsys):
+    from collector.cli import main
+    p = tmp_path / "c.yaml"
+    p.write_text("""
+receivers: {otlp: {protocols: {grpc: {endpoint: "127.0.0.1:4317"}}}}
+processors: {batch: {timeout: "${env:SKUBER_TEST_SURELY_UNSET}"}}
+exporters: {debug: {}}
+service: {pipelines: {traces: {receivers: [otlp], processors: [batch], exporters: [debug]}}}
+""")
+    assert main(["validate", "--config", f"file:{p}"]) == 0
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == ["warning: Configuration references unset environment variable "
+                   "(key=processors.batch.timeout, variable=SKUBER_TEST_SURELY_UNSET)"]

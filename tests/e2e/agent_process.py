@@ -12,8 +12,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 
 
 class AgentProcess:
-    def __init__(self, config_path: str, extra_args=(), env=None) -> None:
-        self.args = [sys.executable, "-m", "collector", "run", "--config", str(config_path), *extra_args]
+    def __init__(self, config_path: str, extra_args=(), env=None, command=("run",)) -> None:
+        self.args = [sys.executable, "-m", "collector", *command, "--config", str(config_path), *extra_args]
         self.env = {**os.environ, "PYTHONPATH": ROOT, **(env or {})}
         self.proc: subprocess.Popen | None = None
         self.lines: list[str] = []
@@ -46,9 +46,9 @@ class AgentProcess:
             time.sleep(0.05)
         return False
 
-    def terminate(self, timeout: float = 20.0) -> tuple[int, float]:
+    def terminate(self, timeout: float = 20.0, sig=signal.SIGTERM) -> tuple[int, float]:
         t0 = time.monotonic()
-        self.proc.send_signal(signal.SIGTERM)
+        self.proc.send_signal(sig)
         rc = self.proc.wait(timeout)
         return rc, time.monotonic() - t0
 

@@ -187,3 +187,37 @@ service: {pipelines: {traces: {receivers: [otlp], processors: [batch], exporters
     r = subprocess.run([sys.executable, "-m", "collector", "validate", "--config", str(good)], cwd=ROOT,
                        capture_output=True, text=True, timeout=60, env={**os.environ, "PYTHONPATH": ROOT})
     assert r.returncode == 0, r.stderr
+
+
+def test_otelcol_style_invocation_self_metrics_and_sigint(tmp_path, sink):
+    # `otelcol --config FILE` runs without a subcommand; SIGINT exits 0 like SIGTERM; :8888 has
+    # otelcol's names (no _total with the default reader).
+    import signal
+    import urllib.request
+    path, ports = write_config(tmp_path, sink)
+    agent = AgentProcess(path, command=()).start()
+    try:
+        assert agent.wait_for_line("Everything is ready", 30), agent.output
+        import grpc
+        from opentelemetry.proto.collector.trace.v1 import trace_service_pb2_grpc
+        from tests.fakes import spans
+        with grpc.insecure_channel(f"127.0.0.1:{ports['grpc']}") as ch:
+            trace_service_pb2_grpc.TraceServiceStub(ch).Export(spans(3), timeout=10)
+        with urllib.request.urlopen(f"http://127.0.0.1:{ports['metrics']}/metrics", timeout=10) as r:
+            text = r.read().decode()
+        assert 'otelcol_receiver_accepted_spans{receiver="otlp",transport="grpc"} 3.0' in text, text
+        assert "otelcol_process_uptime " in text
+        rc, took = agent.terminate(sig=signal.SIGINT)
+        assert rc == 0 and took < 12, agent.output
+    finally:
+        agent.kill()
+
+
+def test_shutdown_watchdog_ends_a_stuck_process():
+    code = ("import time, logging; from collector.cli import _exit_if_stuck; "
+            "_exit_if_stuck(0.2); time.sleep(30)")
+    t0 = time.monotonic()
+    r = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60,
+                       env={**os.environ, "PYTHONPATH": ROOT})
+    assert r.returncode == 1 and time.monotonic() - t0 < 20
+    assert "shutdown did not finish within" in r.stderr

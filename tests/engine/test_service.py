@@ -135,3 +135,62 @@ def test_self_metrics_text_has_otelcol_names_and_no_created_series():
         assert "_created" not in text
     finally:
         svc.shutdown(time.monotonic() + 2)
+
+
+def test_exposition_names_as_otelcol_default_reader_and_with_suffixes():
+    from collector.telemetry import Telemetry, exposition
+    t = Telemetry()
+    t.set_resource({"deployment.environment.name": "test", "service.instance.id": None})
+    t.component("receiver", "otlp").receiver_accepted("traces", 3, "grpc")
+    text = exposition(t).decode()
+    assert 'otelcol_receiver_accepted_spans{receiver="otlp",transport="grpc"} 3.0' in text
+    assert "# HELP otelcol_receiver_accepted_spans Number of spans successfully pushed into the pipeline." in text
+    assert "# TYPE otelcol_process_uptime counter" in text and "_total" not in text
+    assert 'target_info{deployment_environment_name="test",service_name="skuber-collector",service_version="0.1.0"} 1' in text
+    text = exposition(t, type_suffix=True, units=True, resource_labels=("service.name",)).decode()
+    assert 'otelcol_receiver_accepted_spans_total{receiver="otlp",service_name="skuber-collector",transport="grpc"} 3.0' in text
+    assert "# TYPE otelcol_process_uptime_seconds_total counter" in text
+    assert "otelcol_process_memory_rss_bytes{" in text and "otelcol_process_cpu_seconds_total{" in text
+
+
+def test_metrics_server_serves_metrics_path_only():
+    import urllib.error
+    import urllib.request
+    from collector.telemetry import MetricsServer, Telemetry
+    server = MetricsServer(Telemetry(), "127.0.0.1", 0).start()
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{server.port}/metrics", timeout=5) as r:
+            assert r.headers["Content-Type"].startswith("text/plain; version=0.0.4")
+            assert b"otelcol_process_memory_rss" in r.read()
+        with pytest.raises(urllib.error.HTTPError) as e:
+            urllib.request.urlopen(f"http://127.0.0.1:{server.port}/", timeout=5)
+        assert e.value.code == 404
+    finally:
+        server.shutdown()
+
+
+def test_logging_outputs_json_like_zap_with_initial_fields(tmp_path):
+    import json
+    from collector.telemetry import setup_logging
+    root = logging.getLogger()
+    saved = (list(root.handlers), root.level)
+    path = tmp_path / "collector.log"
+    try:
+        setup_logging("warn", "json", output_paths=[f"file:{path}"], initial_fields={"role": "agent"})
+        logging.getLogger("collector.test").info("not shown")
+        logging.getLogger("collector.test").warning("careful", extra={"n": 1})
+        for h in root.handlers:
+            h.flush()
+        (line,) = path.read_text().splitlines()
+        rec = json.loads(line)
+        assert (rec["level"], rec["msg"], rec["n"], rec["role"]) == ("warn", "careful", 1, "agent")
+        assert rec["ts"].endswith("Z") and "T" in rec["ts"], "zap's ISO8601 time, as otelcol"
+        with pytest.raises(OSError):
+            setup_logging(output_paths=[str(tmp_path / "no" / "such" / "dir.log")])
+    finally:
+        for h in list(root.handlers):
+            root.removeHandler(h)
+            h.close()
+        for h in saved[0]:
+            root.addHandler(h)
+        root.setLevel(saved[1])

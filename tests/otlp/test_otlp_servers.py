@@ -170,3 +170,22 @@ def test_without_cors_options_is_method_not_allowed():
         assert http_export("http://" + h.endpoint, "/v1/traces", b"", method="OPTIONS").status == 405
     finally:
         h.stop()
+
+
+@pytest.mark.parametrize("kind", ["grpc", "http"])
+def test_a_taken_port_is_reported_as_address_already_in_use(kind):
+    # grpcio itself only says "Failed to bind"; a person needs the reason.
+    taken = socket.socket()
+    taken.bind(("127.0.0.1", 0))
+    taken.listen()
+    endpoint = f"127.0.0.1:{taken.getsockname()[1]}"
+    server = (GRPCServer(GRPCSettings(endpoint=endpoint), Recorder()) if kind == "grpc"
+              else HTTPServer(HTTPSettings(endpoint=endpoint), Recorder()))
+    try:
+        with pytest.raises(OSError) as e:
+            server.start()
+        assert f"cannot listen on {endpoint}" in str(e.value)
+        assert "address already in use" in str(e.value).lower()
+    finally:
+        server.stop()
+        taken.close()
