@@ -10,11 +10,14 @@ cluster-URL classifier: segments that look like ids become `*`).
 """
 from __future__ import annotations
 
+import functools
 import re
 
 from .config import RoutesConfig
 
-_PARAM = re.compile(r"^(?::\w*|\{\w*\})$", re.ASCII)  # Beyla: Gin's :id, Gorilla's {id}
+# Beyla: Gin's :id, Gorilla's {id}; also {file-name}, {id:[0-9]+} and :id.json, which Beyla's
+# `\w*` would take literally and so never match.
+_PARAM = re.compile(r"^(?::.+|\{[^/{}]+\})$")
 WILDCARD_ROUTE = "/**"
 MAX_SEGMENTS = 10  # Beyla's classifier stops at the 10th `/`
 _VALID = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ-_. ")
@@ -91,6 +94,7 @@ def _looks_random(word: str) -> bool:
     return False
 
 
+@functools.lru_cache(maxsize=8192)  # per request otherwise; Beyla keeps an LRU of words too
 def _keep_segment(seg: str) -> bool:
     """Beyla's classifier: a segment stays when all its characters are letters or `-_. `,
     with one grace for a non-letter second character (`v1`, `k8s`), and it reads as a word."""

@@ -46,3 +46,11 @@ def test_ignored_patterns_drop_metrics_unless_ignore_mode_is_traces():
     assert not RouteMatcher(RoutesConfig(ignored_patterns=["/health"])).ignored_path("/healthz")
     assert not RouteMatcher(RoutesConfig(ignored_patterns=["/health"], ignore_mode="traces")).ignored_path("/health")
     assert RouteMatcher(RoutesConfig(ignored_patterns=["/health"], ignore_mode="metrics")).ignored_path("/health")
+
+
+def test_parameters_with_dashes_regexes_and_suffixes_match_one_segment():
+    m = RouteMatcher(RoutesConfig(patterns=["/files/{file-name}", "/items/{id:[0-9]+}", "/v1/:id.json"]))
+    assert m.route("/files/report.pdf") == "/files/{file-name}"
+    assert m.route("/items/42") == "/items/{id:[0-9]+}"
+    assert m.route("/v1/7") == "/v1/:id.json"
+    assert m.route("/files/a/b") == "/**"  # a parameter is one segment, never more

@@ -240,6 +240,8 @@ def test_service_and_pvc_info_labels():
     pvc = {"metadata": {"name": "d", "namespace": "shop", "annotations": {"volume.beta.kubernetes.io/storage-class": "old"}},
            "spec": {"storageClassName": "new"}, "status": {}}
     assert by_family(rows_of("persistentvolumeclaims", pvc), "kube_persistentvolumeclaim_info")[0]["storageclass"] == "old"
+    pvc = {"metadata": {"name": "e", "namespace": "shop"}, "spec": {}, "status": {}}
+    assert by_family(rows_of("persistentvolumeclaims", pvc), "kube_persistentvolumeclaim_info")[0]["storageclass"] == "<none>"
 
 
 @pytest.mark.parametrize("spec,after,expected", [
@@ -249,8 +251,15 @@ def test_service_and_pvc_info_labels():
     ("0 0 1,15 * 3", "2024-01-02T00:00:00Z", "2024-01-03T00:00:00Z"),  # day-of-month OR day-of-week
     ("@hourly", "2024-01-01T10:00:00Z", "2024-01-01T11:00:00Z"),
     ("@every 1h30m", "2024-01-01T00:00:00Z", "2024-01-01T01:30:00Z"),
+    ("0 0 */1 * 5", "2024-01-01T00:00:00Z", "2024-01-05T00:00:00Z"),  # */1 is still a star: Fridays only
 ])
 def test_cron_next_activation(spec, after, expected):
     from collector.receivers.kube_state_metrics.families.common import ts
     from collector.receivers.kube_state_metrics.families.cron import Schedule
     assert Schedule(spec).next(ts(after)) == ts(expected)
+
+
+def test_cron_step_without_a_number_is_refused():
+    from collector.receivers.kube_state_metrics.families.cron import Schedule
+    with pytest.raises(ValueError):
+        Schedule("5/ * * * *")

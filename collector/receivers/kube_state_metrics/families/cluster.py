@@ -119,7 +119,8 @@ def pvc_rows(obj: dict, ctx: Context) -> list[Row]:
     # The beta storage-class annotation wins over spec.storageClassName, as in KSM.
     storage_class = (md.get("annotations") or {}).get("volume.beta.kubernetes.io/storage-class")
     if storage_class is None:
-        storage_class = spec.get("storageClassName") or ""
+        # KSM's getPersistentVolumeClaimClass: "<none>" marks a claim without a class.
+        storage_class = spec["storageClassName"] if spec.get("storageClassName") is not None else "<none>"
     rows = [Row(P_INFO, base + (("storageclass", storage_class),
                                 ("volumename", spec.get("volumeName", "")),
                                 ("volumemode", spec.get("volumeMode", ""))), 1.0)]

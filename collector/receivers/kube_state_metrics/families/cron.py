@@ -34,13 +34,15 @@ def _field(text: str, lo: int, hi: int, names: dict) -> tuple[set[int], bool]:
     out: set[int] = set()
     star = False
     for part in text.split(","):
-        rng, _, step_text = part.partition("/")
+        rng, sep, step_text = part.partition("/")
+        if sep and not step_text.isdigit():
+            raise ValueError(f"invalid cron step {part!r}")
         step = int(step_text) if step_text else 1
-        if step <= 0 or (step_text and not step_text.isdigit()):
+        if step <= 0:
             raise ValueError(f"invalid cron step {part!r}")
         if rng in ("*", "?"):
             start, end = lo, hi
-            star = star or not step_text
+            star = star or step == 1  # robfig drops the star bit only for a step > 1
         elif "-" in rng:
             a, b = rng.split("-", 1)
             start, end = _value(a, names), _value(b, names)
