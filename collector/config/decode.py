@@ -83,7 +83,10 @@ def decode_value(tp, value, path: str, errors: list[ConfigError]):
             return None
     if origin in (Union, types.UnionType):
         args = [a for a in typing.get_args(tp) if a is not type(None)]
-        if value is None or (isinstance(value, Expanded) and value.value is None and str not in args):
+        # An unset ${env:X} leaves an optional field unset (confmap: a nil pointer), even a string
+        # one; a variable set to the text "null" is still that text for a string field.
+        if value is None or (isinstance(value, Expanded) and value.value is None
+                             and (str not in args or value.original == "")):
             return None
         if len(args) == 1:
             return decode_value(args[0], value, path, errors)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import http.server
 import logging
+import os
 import socket
 import socketserver
 import ssl
@@ -181,6 +182,12 @@ class HTTPServer:
         self._stopping.set()
         self._server.shutdown()
         self._server.server_close()
+        if self.settings.transport == "unix":
+            # As Go's listener does on close: a socket file left behind would refuse the next bind.
+            try:
+                os.unlink(self.settings.endpoint)
+            except FileNotFoundError:
+                pass
         # Requests in flight may finish within the grace period; idle keep-alives are cut.
         waiter = threading.Event()
         for _ in range(max(1, int(grace / 0.05))):

@@ -284,3 +284,15 @@ service: {pipelines: {traces: {receivers: [otlp], processors: [batch], exporters
     err = capsys.readouterr().err.strip().splitlines()
     assert err == ["warning: Configuration references unset environment variable "
                    "(key=processors.batch.timeout, variable=SKUBER_TEST_SURELY_UNSET)"]
+
+
+def test_unset_env_leaves_an_optional_string_unset():
+    # confmap: `storage: ${env:STORAGE}` with STORAGE unset is a nil *component.ID, no storage
+    from collector.registry import default_registry
+    text = """
+receivers: {otlp: {protocols: {http: {endpoint: "127.0.0.1:0"}}}}
+exporters: {otlp: {endpoint: "127.0.0.1:4317", sending_queue: {storage: "${env:STORAGE}"}}}
+service: {pipelines: {traces: {receivers: [otlp], exporters: [otlp]}}}
+"""
+    cfg = load_config(["yaml:" + text], None, {}, registry=default_registry())
+    assert _cfg(cfg, "exporters", "otlp").sending_queue.storage is None

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import http.client
+import os
 import socket
 import threading
 import time
@@ -189,3 +190,12 @@ def test_a_taken_port_is_reported_as_address_already_in_use(kind):
     finally:
         server.stop()
         taken.close()
+
+
+def test_http_server_on_a_unix_socket_starts_again_after_stop(tmp_path):
+    path = str(tmp_path / "otlp.sock")
+    for _ in range(2):  # the second start fails if stop() left the socket file behind
+        h = HTTPServer(HTTPSettings(endpoint=path, transport="unix"), Recorder())
+        h.start()
+        h.stop()
+    assert not os.path.exists(path)

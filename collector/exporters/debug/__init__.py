@@ -43,16 +43,21 @@ class DebugExporter(Component):
         self.settings = settings
         self.config = config
         self.log = settings.logger
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()         # the sampler's counters
+        self._write_lock = threading.Lock()   # the outputs: a blocked pipe must not stall sampling
         self._seen = 0
         self._second = 0
         self._outputs: list = []
 
     def start(self, host) -> None:
         if not self.config.use_internal_logger:
-            for path in self.config.output_paths or ["stdout"]:
-                self._outputs.append(sys.stdout if path == "stdout" else sys.stderr if path == "stderr"
-                                     else open(path, "a", encoding="utf-8"))
+            try:
+                for path in self.config.output_paths or ["stdout"]:
+                    self._outputs.append(sys.stdout if path == "stdout" else sys.stderr if path == "stderr"
+                                         else open(path, "a", encoding="utf-8"))
+            except OSError:
+                self._close_outputs()  # a component whose start failed is never shut down
+                raise
         host.report_status(str(self.settings.id), True, "ready")
 
     def _sampled(self) -> bool:
@@ -77,18 +82,22 @@ class DebugExporter(Component):
                 if self.config.use_internal_logger:
                     self.log.info(text)
                 else:
-                    with self._lock:
-                        for out in self._outputs or [sys.stdout]:
+                    with self._write_lock:
+                        for out in self._outputs:  # empty after shutdown: a late export writes nothing
                             out.write(text + "\n")
                             out.flush()
         self.settings.telemetry.exporter_sent(signal, n)
         payload.ack(True)
 
     def shutdown(self, deadline: float) -> None:
-        for out in self._outputs:
-            if out not in (sys.stdout, sys.stderr):
-                out.close()
-        self._outputs = []
+        self._close_outputs()
+
+    def _close_outputs(self) -> None:
+        with self._write_lock:
+            for out in self._outputs:
+                if out not in (sys.stdout, sys.stderr):
+                    out.close()
+            self._outputs = []
 
     def _render(self, signal, req) -> str:
         from ...otlp.json_codec import to_json

@@ -62,10 +62,13 @@ def encode_lines(lines: list[bytes], writer: RecordWriter, *, op: ContainerOpera
     transcode = codec != "utf-8"
     lead, trail = trim
     if op is None:
+        both = lead and trail  # the default: one strip() call, this is the hot path
         for line in lines:
-            if trail:
+            if both:
+                line = line.strip(_WS)
+            elif trail:
                 line = line.rstrip(_WS)
-            if lead and line and line[0] in _WS_FIRST:
+            elif lead and line and line[0] in _WS_FIRST:
                 line = line.lstrip(_WS)
             if transcode:
                 line = _transcode(line, codec, stats)
