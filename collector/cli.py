@@ -64,7 +64,7 @@ def _warn_feature_gates(args) -> None:
 
 class _PlainWarning(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
-        from .telemetry import _fields
+        from .logs import _fields
         extra = ", ".join(f"{k}={v}" for k, v in sorted(_fields(record).items()))
         return f"warning: {record.getMessage()}" + (f" ({extra})" if extra else "")
 
@@ -119,7 +119,8 @@ def cmd_run(args) -> int:
     signal.signal(signal.SIGINT, on_signal)
 
     from .engine import Service
-    from .telemetry import MetricsServer, Telemetry, setup_logging
+    from .logs import setup_logging
+    from .telemetry import MetricsServer, Telemetry
 
     setup_logging()
     try:

@@ -171,7 +171,7 @@ def test_metrics_server_serves_metrics_path_only():
 
 def test_logging_outputs_json_like_zap_with_initial_fields(tmp_path):
     import json
-    from collector.telemetry import setup_logging
+    from collector.logs import setup_logging
     root = logging.getLogger()
     saved = (list(root.handlers), root.level)
     path = tmp_path / "collector.log"
